@@ -1,0 +1,440 @@
+"""The inductive scratchpad as inputs for any Hugging Face causal LM (TASKS.md §2).
+
+An inductive completion ``: s1 # s2 # … # sk .`` is trained with the *duplication* trick:
+the sequence fed to the model is ``Q : s1 # [s1 #] s2 # [s2 #] s3 # …`` where a bracketed
+copy of the previous state carries no loss and shares a *segment* with the state after it.
+Three tensors make a model see each state with only the question and the previous state:
+
+* ``segment_ids`` (internal): 0 for the question, 1, 2, … for the segments, -1 for padding;
+* ``position_ids``: the question keeps ``0..|Q|-1``; every segment restarts at ``|Q|``;
+* ``attention_mask``: a 4D *additive float* mask ``(batch, 1, T, T)``, 0 where a query may
+  attend a key — causal order, and the key is in the question or in the query's segment —
+  and ``torch.finfo(dtype).min`` elsewhere. Never boolean: eager attention *adds* the mask,
+  so a boolean one would silently be added as 0/1. A 4D mask is passed through untouched by
+  ``transformers.masking_utils`` for both the ``eager`` and ``sdpa`` implementations.
+
+The shift format has no ``:``: the question is empty and the prompt is the first state, so
+each state sees only the previous one.
+
+The same builders serve generation: :func:`segment_layout` / :func:`collate_layouts` turn
+"question + list of segments" into model inputs, so a decoder (here :func:`greedy_inductive`,
+and the cached decoder of the evaluation module) can rebuild the naive reference inputs at
+any point of a generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from .tokenization import completion_states, encode_pieces, marker_id
+
+IGNORE_INDEX = -100
+QUESTION = 0
+PADDING = -1
+INDUCTIVE_FORMATS = ("inductive", "shift")
+
+
+@dataclass
+class Layout:
+    """One example laid out for the model: parallel lists of the same length."""
+
+    input_ids: list[int]
+    segment_ids: list[int]  # QUESTION, 1, 2, …
+    position_ids: list[int]
+    targets: list[bool]  # True where the token carries loss
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+def segment_layout(
+    question: Sequence[int],
+    segments: Sequence[Sequence[int]],
+    *,
+    question_targets: Sequence[bool] | None = None,
+    segment_targets: Sequence[Sequence[bool]] | None = None,
+) -> Layout:
+    """Lay out ``question`` then each of ``segments``; positions restart at ``len(question)``
+    for every segment. Empty segments are skipped (e.g. a state not started yet)."""
+    n_question = len(question)
+    ids = list(question)
+    segment_ids = [QUESTION] * n_question
+    positions = list(range(n_question))
+    targets = list(question_targets) if question_targets is not None else [False] * n_question
+    number = 0
+    for i, segment in enumerate(segments):
+        if not segment:
+            continue
+        number += 1
+        ids.extend(segment)
+        segment_ids.extend([number] * len(segment))
+        positions.extend(range(n_question, n_question + len(segment)))
+        targets.extend(segment_targets[i] if segment_targets is not None else [False] * len(segment))
+    return Layout(ids, segment_ids, positions, targets)
+
+
+def duplicated_segments(
+    states: Sequence[Sequence[int]], state_targets: Sequence[Sequence[bool]] | None = None
+) -> tuple[list[list[int]], list[list[bool]]]:
+    """The duplication trick: segment i is ``copy(state i-1) + state i``; copies carry no loss.
+
+    ``states`` are token ids, each state with the marker that ends it (``#`` or ``.``); the
+    last one may be partial (generation). Targets default to True on every state token.
+    """
+    segments: list[list[int]] = []
+    targets: list[list[bool]] = []
+    previous: Sequence[int] = ()
+    for i, state in enumerate(states):
+        own = list(state_targets[i]) if state_targets is not None else [True] * len(state)
+        segments.append([*previous, *state])
+        targets.append([False] * len(previous) + own)
+        previous = state
+    return segments, targets
+
+
+def attention_mask_from_segments(segment_ids: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The 4D additive mask ``(batch, 1, T, T)`` of a batch of ``segment_ids`` ``(batch, T)``.
+
+    A query attends a key iff the key is not later (causal), not padding, and in the
+    question or the query's own segment. Padding queries attend themselves only, so no row
+    is fully blocked (a fully blocked row makes softmax NaN once the scores underflow).
+    """
+    length = segment_ids.shape[-1]
+    query = segment_ids[:, :, None]
+    key = segment_ids[:, None, :]
+    causal = torch.ones(length, length, dtype=torch.bool, device=segment_ids.device).tril_()
+    allowed = causal & (key != PADDING) & ((key == QUESTION) | (key == query))
+    allowed |= torch.eye(length, dtype=torch.bool, device=segment_ids.device)
+    mask = torch.zeros(allowed.shape, dtype=dtype, device=segment_ids.device)
+    mask.masked_fill_(~allowed, torch.finfo(dtype).min)
+    return mask[:, None]
+
+
+def collate_layouts(
+    layouts: Sequence[Layout],
+    pad_token_id: int,
+    *,
+    dtype: torch.dtype = torch.float32,
+    pad_to_multiple_of: int | None = None,
+    with_labels: bool = True,
+) -> dict[str, torch.Tensor]:
+    """Right-pad layouts into model inputs: ``input_ids``, ``position_ids``, the 4D
+    ``attention_mask`` and (``with_labels``) ``labels`` (-100 off target and on padding)."""
+    longest = max(len(layout) for layout in layouts)
+    if pad_to_multiple_of:
+        longest = -(-longest // pad_to_multiple_of) * pad_to_multiple_of
+    batch = len(layouts)
+    input_ids = torch.full((batch, longest), pad_token_id, dtype=torch.long)
+    position_ids = torch.zeros((batch, longest), dtype=torch.long)
+    segment_ids = torch.full((batch, longest), PADDING, dtype=torch.long)
+    labels = torch.full((batch, longest), IGNORE_INDEX, dtype=torch.long)
+    for row, layout in enumerate(layouts):
+        n = len(layout)
+        ids = torch.tensor(layout.input_ids, dtype=torch.long)
+        input_ids[row, :n] = ids
+        position_ids[row, :n] = torch.tensor(layout.position_ids, dtype=torch.long)
+        segment_ids[row, :n] = torch.tensor(layout.segment_ids, dtype=torch.long)
+        labels[row, :n] = torch.where(torch.tensor(layout.targets, dtype=torch.bool), ids, IGNORE_INDEX)
+        # padding continues the last position so no padded position exceeds the real ones
+        if n < longest:
+            position_ids[row, n:] = layout.position_ids[-1] if n else 0
+    out = {
+        "input_ids": input_ids,
+        "position_ids": position_ids,
+        "attention_mask": attention_mask_from_segments(segment_ids, dtype),
+    }
+    if with_labels:
+        out["labels"] = labels
+    return out
+
+
+# -- training collators ----------------------------------------------------------------------
+
+
+def is_inductive_format(fmt: str) -> bool:
+    return fmt in INDUCTIVE_FORMATS
+
+
+def format_of_config(config_name: str) -> str:
+    """The format of a dataset config ``<preset>-<format>`` (``reversed_index_hints`` included)."""
+    return config_name.rpartition("-")[2]
+
+
+class InductiveCollator:
+    """Rows with ``prompt``/``completion`` → duplicated, masked inputs for a causal LM.
+
+    ``loss_on_prompt`` also trains on the prompt tokens (never on copies or padding).
+    ``bos_token_id`` (pretrained models that expect one) is prepended to the question.
+    """
+
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        loss_on_prompt: bool = False,
+        dtype: torch.dtype = torch.float32,
+        bos_token_id: int | None = None,
+        pad_to_multiple_of: int | None = None,
+    ):
+        self.tokenizer = tokenizer
+        self.loss_on_prompt = loss_on_prompt
+        self.dtype = dtype
+        self.bos_token_id = bos_token_id
+        self.pad_to_multiple_of = pad_to_multiple_of
+        self.pad_token_id = _pad_token_id(tokenizer)
+
+    def layout(self, prompt: str, completion: str) -> Layout:
+        return self.layouts([prompt], [completion])[0]
+
+    def layouts(self, prompts: Sequence[str], completions: Sequence[str]) -> list[Layout]:
+        split = [completion_states(c) for c in completions]
+        # Each piece is tokenised on its own (one batched call), so the markers that start
+        # and end states are token boundaries whatever the tokenizer.
+        prompt_ids = self.tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+        pieces = [piece for opening, states in split for piece in (opening, *states)]
+        piece_ids = iter(encode_pieces(self.tokenizer, ["", *pieces])[1:])
+        bos = [self.bos_token_id] if self.bos_token_id is not None else []
+        out: list[Layout] = []
+        for prompt, (opening, states) in zip(prompt_ids, split):
+            opening_ids = next(piece_ids)
+            state_ids = [next(piece_ids) for _ in states]
+            prompt = bos + prompt
+            prompt_targets = [False] * len(bos) + [self.loss_on_prompt] * (len(prompt) - len(bos))
+            if opening == ":":  # the question is the prompt and ':'
+                question = prompt + opening_ids
+                question_targets = prompt_targets + [True] * len(opening_ids)
+                state_targets = None
+            else:  # shift: no question; the prompt is the first state, ended by '#'
+                question, question_targets = [], []
+                state_ids = [prompt + opening_ids, *state_ids]
+                state_targets = [prompt_targets + [True] * len(opening_ids)] + [[True] * len(s) for s in state_ids[1:]]
+            segments, segment_targets = duplicated_segments(state_ids, state_targets)
+            out.append(segment_layout(question, segments, question_targets=question_targets, segment_targets=segment_targets))
+        return out
+
+    def __call__(self, rows: Sequence[dict]) -> dict[str, torch.Tensor]:
+        layouts = self.layouts([r["prompt"] for r in rows], [r["completion"] for r in rows])
+        return collate_layouts(layouts, self.pad_token_id, dtype=self.dtype, pad_to_multiple_of=self.pad_to_multiple_of)
+
+
+class CausalCollator:
+    """Plain and scratchpad formats: ``prompt completion`` with loss on the completion only
+    (``loss_on_prompt`` adds the prompt), right padding and a 2D padding mask."""
+
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        loss_on_prompt: bool = False,
+        bos_token_id: int | None = None,
+        pad_to_multiple_of: int | None = None,
+    ):
+        self.tokenizer = tokenizer
+        self.loss_on_prompt = loss_on_prompt
+        self.bos_token_id = bos_token_id
+        self.pad_to_multiple_of = pad_to_multiple_of
+        self.pad_token_id = _pad_token_id(tokenizer)
+
+    def __call__(self, rows: Sequence[dict]) -> dict[str, torch.Tensor]:
+        prompts = self.tokenizer([r["prompt"] for r in rows], add_special_tokens=False)["input_ids"]
+        completions = self.tokenizer([" " + r["completion"] for r in rows], add_special_tokens=False)["input_ids"]
+        bos = [self.bos_token_id] if self.bos_token_id is not None else []
+        longest = max(len(bos) + len(p) + len(c) for p, c in zip(prompts, completions))
+        if self.pad_to_multiple_of:
+            longest = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        input_ids = torch.full((len(rows), longest), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), longest), dtype=torch.long)
+        labels = torch.full((len(rows), longest), IGNORE_INDEX, dtype=torch.long)
+        for row, (prompt, completion) in enumerate(zip(prompts, completions)):
+            ids = torch.tensor(bos + prompt + completion, dtype=torch.long)
+            n, start = len(ids), len(bos) + (0 if self.loss_on_prompt else len(prompt))
+            input_ids[row, :n] = ids
+            attention_mask[row, :n] = 1
+            labels[row, start:n] = ids[start:]
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+
+def collator_for(fmt: str, tokenizer: PreTrainedTokenizerBase, **kwargs) -> InductiveCollator | CausalCollator:
+    """The collator of a format: inductive formats get the masked duplication, others a causal one."""
+    if is_inductive_format(fmt):
+        return InductiveCollator(tokenizer, **kwargs)
+    kwargs.pop("dtype", None)
+    return CausalCollator(tokenizer, **kwargs)
+
+
+def _pad_token_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id):
+        if candidate is not None:
+            return candidate
+    return 0
+
+
+# -- simple greedy decoding (no cache) ---------------------------------------------------------
+
+
+class _MarkerTest:
+    """Does a token end a state (``#``) or the completion (``.``)? By id when the tokenizer
+    has one id for the marker, else by decoding the tail of the generated text."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase):
+        self.tokenizer = tokenizer
+        self.ids = {m: marker_id(tokenizer, m) for m in ("#", ".", ":")}
+
+    def last_token_is(self, marker: str, ids: Sequence[int]) -> bool:
+        if not ids:
+            return False
+        if self.ids[marker] is not None:
+            return ids[-1] == self.ids[marker]
+        words = self.tokenizer.decode(list(ids[-4:])).split()
+        return bool(words) and words[-1] == marker
+
+
+def _decode(tokenizer: PreTrainedTokenizerBase, ids: Sequence[int]) -> str:
+    return " ".join(tokenizer.decode(list(ids), skip_special_tokens=True).split())
+
+
+def _forward_logits(model, batch: dict[str, torch.Tensor], last_index: torch.Tensor) -> torch.Tensor:
+    """Logits of the last real token of each row (only those are computed by the head)."""
+    device = next(model.parameters()).device
+    batch = {k: v.to(device) for k, v in batch.items()}
+    if "attention_mask" in batch and batch["attention_mask"].is_floating_point():
+        batch["attention_mask"] = batch["attention_mask"].to(model.dtype if model.dtype.is_floating_point else torch.float32)
+    out = model(**batch, use_cache=False)
+    rows = torch.arange(out.logits.shape[0], device=out.logits.device)
+    return out.logits[rows, last_index.to(out.logits.device)]
+
+
+@torch.no_grad()
+def greedy_inductive(
+    model,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[str],
+    *,
+    shift: bool,
+    max_new_tokens: int,
+    window: bool = True,
+    lockstep: bool = False,
+    bos_token_id: int | None = None,
+) -> list[str]:
+    """Greedy completions of inductive prompts, recomputed without a cache at every token.
+
+    ``window=False`` is the naive reference: the whole duplicated sequence generated so far
+    is fed with its mask at every token. ``window=True`` feeds only the question and the
+    current segment (copy of the previous state + the state being written), which the mask
+    makes equivalent. ``shift`` selects the no-``:`` format (the prompt is the first state).
+    ``lockstep`` runs exactly ``max_new_tokens`` forward passes even when every row is done
+    (sharded models, whose forward is a collective, need the same number on every rank).
+    """
+    markers = _MarkerTest(tokenizer)
+    pad = _pad_token_id(tokenizer)
+    bos = [bos_token_id] if bos_token_id is not None else []
+    prompt_ids = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+    n = len(prompts)
+    question = [([] if shift else bos + p) for p in prompt_ids]
+    # finished states (each with its end marker) and the state being written
+    finished: list[list[list[int]]] = [[] for _ in range(n)]
+    current = [(bos + p if shift else []) for p in prompt_ids]
+    generated: list[list[int]] = [[] for _ in range(n)]
+    opened = [shift] * n  # inductive: the first generated token (':') joins the question
+    done = [False] * n
+    for _ in range(max_new_tokens):
+        active = [i for i in range(n) if not done[i]]
+        if not active and not lockstep:
+            break
+        rows = active or [0]
+        layouts = []
+        for i in rows:
+            if window:
+                segment = [*(finished[i][-1] if finished[i] else []), *current[i]]
+                layouts.append(segment_layout(question[i], [segment]))
+            else:
+                segments, _ = duplicated_segments([*finished[i], current[i]])
+                layouts.append(segment_layout(question[i], segments))
+        batch = collate_layouts(layouts, pad, with_labels=False)
+        last = torch.tensor([len(layout) - 1 for layout in layouts])
+        next_ids = _forward_logits(model, batch, last).argmax(-1).tolist()
+        if not active:
+            continue
+        for i, token in zip(rows, next_ids):
+            generated[i].append(token)
+            if not opened[i]:
+                question[i].append(token)
+                opened[i] = True
+                continue
+            current[i].append(token)
+            if markers.last_token_is(".", current[i]):
+                done[i] = True
+            elif markers.last_token_is("#", current[i]):
+                finished[i].append(current[i])
+                current[i] = []
+    return [_decode(tokenizer, g) for g in generated]
+
+
+@torch.no_grad()
+def greedy_causal(
+    model,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int,
+    lockstep: bool = False,
+    bos_token_id: int | None = None,
+) -> list[str]:
+    """Greedy completions of plain/scratchpad prompts (full recompute; stops at ``.``)."""
+    markers = _MarkerTest(tokenizer)
+    pad = _pad_token_id(tokenizer)
+    bos = [bos_token_id] if bos_token_id is not None else []
+    contexts = [bos + p for p in tokenizer(list(prompts), add_special_tokens=False)["input_ids"]]
+    generated: list[list[int]] = [[] for _ in prompts]
+    done = [False] * len(prompts)
+    for _ in range(max_new_tokens):
+        active = [i for i in range(len(prompts)) if not done[i]]
+        if not active and not lockstep:
+            break
+        rows = active or [0]
+        longest = max(len(contexts[i]) for i in rows)
+        input_ids = torch.full((len(rows), longest), pad, dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), longest), dtype=torch.long)
+        for r, i in enumerate(rows):
+            input_ids[r, : len(contexts[i])] = torch.tensor(contexts[i])
+            attention_mask[r, : len(contexts[i])] = 1
+        last = attention_mask.sum(-1) - 1
+        next_ids = _forward_logits(model, {"input_ids": input_ids, "attention_mask": attention_mask}, last).argmax(-1).tolist()
+        if not active:
+            continue
+        for i, token in zip(rows, next_ids):
+            contexts[i].append(token)
+            generated[i].append(token)
+            done[i] = markers.last_token_is(".", generated[i])
+    return [_decode(tokenizer, g) for g in generated]
+
+
+def greedy_complete(model, tokenizer, prompts: Sequence[str], fmt: str, *, max_new_tokens: int, **kwargs) -> list[str]:
+    """Greedy completions in the way ``fmt`` is trained (see the two functions above)."""
+    if is_inductive_format(fmt):
+        return greedy_inductive(model, tokenizer, prompts, shift=fmt == "shift", max_new_tokens=max_new_tokens, **kwargs)
+    return greedy_causal(model, tokenizer, prompts, max_new_tokens=max_new_tokens, **kwargs)
+
+
+__all__ = [
+    "IGNORE_INDEX",
+    "INDUCTIVE_FORMATS",
+    "CausalCollator",
+    "InductiveCollator",
+    "Layout",
+    "attention_mask_from_segments",
+    "collate_layouts",
+    "collator_for",
+    "duplicated_segments",
+    "format_of_config",
+    "greedy_causal",
+    "greedy_complete",
+    "greedy_inductive",
+    "is_inductive_format",
+    "segment_layout",
+]
+

@@ -1,0 +1,310 @@
+"""addition (abbe2024, zhou2023, t2t): two s-digit operands, the answer is their sum.
+
+The sum is always written with s + 1 digits (a leading 0 when there is no final carry), in
+every format, so the answer length is fixed by s; the `answer` column holds those s + 1
+digits, most significant first, without spaces (e.g. ``"025"`` for 12 + 13).
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import HFReasoningError
+from ..text import Vocab, list_array, render
+from . import register
+from .base import Group, Instances, Task, length_groups, positive_lengths, random_subsets, split_completion
+
+LETTERS = list(string.ascii_lowercase)
+MAX_HINT = 401
+VOCAB = Vocab(
+    [str(d) for d in range(10)]
+    + ["+", "=", ":", "#", ".", "_", "$", "[", "]", "-", "|", ";"]
+    + LETTERS  # random fillers; `c` and `r` also label the carry and the register
+    + [f"h{i}" for i in range(1, MAX_HINT + 1)]
+)
+DIGIT = VOCAB.ids(str(d) for d in range(10))
+LETTER = VOCAB.ids(LETTERS)
+HINT = VOCAB.ids(f"h{i}" for i in range(1, MAX_HINT + 1))
+T = VOCAB.id
+ZHOU_FORMATS = ("plain", "reversed", "index_hints", "reversed_index_hints")
+
+
+@dataclass(frozen=True)
+class AdditionConfig:
+    """Operand digit counts s: training lengths with P(s) ∝ s, OOD test lengths, and the
+    slots per operand L of the random-space inductive format (a + b over 2L + 1 slots)."""
+
+    train_lengths: tuple[int, ...] = tuple(range(1, 11))
+    ood_lengths: tuple[int, ...] = tuple(range(12, 31, 2))
+    slots_per_operand: int = 30
+    formats: tuple[str, ...] = ("plain", "reversed", "index_hints", "reversed_index_hints", "scratchpad", "inductive")
+
+
+PRESETS = {
+    # abbe2024: random-space inductive, train 1..10 digits, tests 12..30 (paper: up to 18)
+    "abbe2024": AdditionConfig(),
+    # abbe2024 shift format: train 1..4 digits, tests 12..30 (paper: up to 26)
+    "abbe2024_shift": AdditionConfig(train_lengths=tuple(range(1, 5)), formats=("shift", "plain")),
+    # zhou2023 follow-up: index hints + reversed output, train up to 40, test up to 100
+    "zhou2023": AdditionConfig(train_lengths=tuple(range(1, 41)), ood_lengths=tuple(range(45, 101, 5)), formats=ZHOU_FORMATS),
+    # tensor2tensor algorithmic addition: train on up to 40 digits, evaluate at 400
+    "t2t": AdditionConfig(train_lengths=tuple(range(1, 41)), ood_lengths=(400,), formats=("plain", "reversed")),
+}
+
+
+def add_digits(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Schoolbook addition of digit matrices (most significant first).
+
+    Returns the sum's s + 1 digits (most significant first) and the carry out of each of the
+    s steps, least significant step first."""
+    rows, s = a.shape
+    total = np.empty((rows, s + 1), dtype=np.int8)
+    carries = np.empty((rows, s), dtype=np.int8)
+    carry = np.zeros(rows, dtype=np.int8)
+    for step in range(s):
+        col = s - 1 - step
+        column = a[:, col] + b[:, col] + carry
+        total[:, col + 1] = column % 10
+        carry = column // 10
+        carries[:, step] = carry
+    total[:, 0] = carry
+    return total, carries
+
+
+def registers(produced: np.ndarray, fillers: np.ndarray, width: int, steps: np.ndarray) -> np.ndarray:
+    """Result registers after each of ``steps``: the digits produced so far (newest first),
+    then ``$``, then the fillers, cut to ``width`` tokens (fillers drop off the end)."""
+    j = np.arange(width)[None, :]
+    t = np.asarray(steps)[:, None]
+    digit_index = t - j  # ≥ 0: a produced digit
+    filler_index = j - t - 2  # ≥ 0: a filler
+    out = np.full((produced.shape[0], len(steps), width), T["$"], dtype=np.int32)
+    is_digit = np.broadcast_to(digit_index >= 0, out.shape[1:])
+    is_filler = np.broadcast_to(filler_index >= 0, out.shape[1:])
+    out[:, is_digit] = DIGIT[produced[:, np.broadcast_to(digit_index, is_digit.shape)[is_digit]]]
+    out[:, is_filler] = fillers[:, np.broadcast_to(filler_index, is_filler.shape)[is_filler]]
+    return out
+
+
+def _two_digit(slot: np.ndarray) -> np.ndarray:
+    return np.stack([DIGIT[slot // 10], DIGIT[slot % 10]], axis=-1)
+
+
+def digit_strings(digits: np.ndarray) -> pa.Array:
+    rows, width = digits.shape
+    data = (digits.astype(np.uint8) + ord("0")).reshape(-1)
+    offsets = np.arange(rows + 1, dtype=np.int32) * width
+    return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+@register
+class Addition(Task):
+    name = "addition"
+    title = "Multi-digit addition"
+    sources = ("abbe2024", "zhou2023", "t2t")
+    formats = ("plain", "reversed", "index_hints", "reversed_index_hints", "scratchpad", "inductive", "shift")
+    vocab = VOCAB
+    presets = PRESETS
+    description = (
+        "Two operands of s digits each (leading digit non-zero); the answer is their sum, written with "
+        "s + 1 digits. Training digit counts are drawn with P(s) ∝ s. `length` is s."
+    )
+    format_docs = {
+        "plain": "`a1 … as + b1 … bs =` → `c1 … c(s+1) .`",
+        "reversed": "as plain, the result digits least significant first.",
+        "index_hints": "both operands zero-padded to s + 1 digits, hint token `hi` before the i-th digit of every "
+        "number (i from the left): `h1 a1 … h(s+1) a(s+1) + h1 b1 … =` → `h1 c1 … h(s+1) c(s+1) .`",
+        "reversed_index_hints": "index hints with the result least significant first: `… = h(s+1) c(s+1) … h1 c1 .`",
+        "scratchpad": "one step per digit from the least significant: `da db cin dout ;` (the two digits, the carry "
+        "in, the digit out), then the s + 1 result digits and `.`; the answer is what follows the last `;`.",
+        "inductive": "random-space: `a + b` scattered over 2L + 1 slots (a in slots 0..L-1, `+` in slot L, b in "
+        "L+1..2L), then `=`, then a result register `$` and L + 1 random filler letters. Each state "
+        "`[ p p ] da [ p p ] db c carry r <register>` gives the slot and digit of the next digit of a and of b, "
+        "the carry out, and the register with the new result digit shifted in at its front (its length stays "
+        "L + 2, fillers drop off the end). A final state (s + 1 states in all) writes the final carry; there "
+        "both numbers are used up and point to the slot just before their field, `- 1` for a and the `+` "
+        "slot for b, with digit `_`. The answer is the digits before `$` in the last state.",
+        "shift": "no `:`. The prompt is the first state: each operand after a random filler letter and `$`, "
+        "`=`, a register `$` plus s + 1 fillers, `| carry`. Each next state (after `#`) rotates the last digit "
+        "of each operand to its front, writes the new result digit at the front of the register (dropping "
+        "its last filler) and the new carry. The last state is the register alone with the final carry "
+        "written in front. The answer is the digits before `$` in the last state.",
+    }
+
+    def validate(self, cfg, fmt):
+        positive_lengths("addition lengths", cfg.train_lengths + cfg.ood_lengths)
+        longest = max(cfg.train_lengths + cfg.ood_lengths)
+        if fmt == "inductive" and longest > cfg.slots_per_operand:
+            raise HFReasoningError(
+                f"addition with {longest} digits does not fit in {cfg.slots_per_operand} slots per operand; "
+                f"allowed: at most {cfg.slots_per_operand} digits")
+        if fmt == "inductive" and not 1 <= cfg.slots_per_operand <= 49:
+            raise HFReasoningError(f"slots_per_operand={cfg.slots_per_operand} needs 2-digit slot indices; allowed: 1..49")
+        if fmt in ("index_hints", "reversed_index_hints") and longest + 1 > MAX_HINT:
+            raise HFReasoningError(f"index hints go up to h{MAX_HINT}; allowed: at most {MAX_HINT - 1} digits, got {longest}")
+
+    def train_groups(self, cfg):
+        return length_groups(cfg.train_lengths, weights=cfg.train_lengths)
+
+    def ood_groups(self, cfg):
+        return [g for g, _ in length_groups(cfg.ood_lengths)]
+
+    def space_log2(self, cfg, fmt, group):
+        s = group.length
+        bits = 2 * (math.log2(9) + (s - 1) * math.log2(10))
+        if fmt == "inductive":
+            bits += 2 * math.log2(math.comb(cfg.slots_per_operand, s)) + (cfg.slots_per_operand + 1) * math.log2(26)
+        elif fmt == "shift":
+            bits += (s + 3) * math.log2(26)
+        return bits
+
+    def sample(self, cfg, fmt, group, n, rng, layout_rng):
+        s = group.length
+        operands = rng.integers(0, 10, size=(n, 2, s), dtype=np.int8)
+        operands[:, :, 0] = rng.integers(1, 10, size=(n, 2), dtype=np.int8)
+        a, b = operands[:, 0], operands[:, 1]
+        arrays = {"a": a, "b": b}
+        parts = [a, b]
+        if fmt == "inductive":
+            L = cfg.slots_per_operand
+            arrays["positions_a"] = random_subsets(layout_rng, n, L, s).astype(np.int16)
+            arrays["positions_b"] = (L + 1 + random_subsets(layout_rng, n, L, s)).astype(np.int16)
+            arrays["fillers"] = layout_rng.integers(0, 26, size=(n, L + 1), dtype=np.int8)
+            parts += [arrays["positions_a"], arrays["positions_b"], arrays["fillers"]]
+        elif fmt == "shift":
+            arrays["fillers"] = layout_rng.integers(0, 26, size=(n, s + 3), dtype=np.int8)
+            parts.append(arrays["fillers"])
+        return Instances(arrays, np.concatenate([p.astype(np.int64) for p in parts], axis=1))
+
+    def to_columns(self, cfg, fmt, inst):
+        a, b = inst["a"], inst["b"]
+        rows, s = a.shape
+        total, carries = add_digits(a, b)
+        col = lambda tok: np.full((rows, 1), T[tok], dtype=np.int32)  # noqa: E731
+        if fmt in ("plain", "reversed", "scratchpad"):
+            prompt = np.concatenate([DIGIT[a], col("+"), DIGIT[b], col("=")], axis=1)
+            if fmt == "scratchpad":
+                # step t (least significant first): da db cin dout ;
+                cin = np.concatenate([np.zeros((rows, 1), np.int8), carries[:, :-1]], axis=1)
+                steps = np.stack([DIGIT[a[:, ::-1]], DIGIT[b[:, ::-1]], DIGIT[cin], DIGIT[total[:, :0:-1]],
+                                  np.full((rows, s), T[";"], dtype=np.int32)], axis=-1)
+                completion = np.concatenate([steps.reshape(rows, -1), DIGIT[total], col(".")], axis=1)
+            else:
+                result = total[:, ::-1] if fmt == "reversed" else total
+                completion = np.concatenate([DIGIT[result], col(".")], axis=1)
+        elif fmt in ("index_hints", "reversed_index_hints"):
+            hints = np.broadcast_to(HINT[: s + 1], (rows, s + 1))
+            pad = np.zeros((rows, 1), np.int8)
+            hinted = lambda digits: np.stack([hints, DIGIT[digits]], axis=-1).reshape(rows, -1)  # noqa: E731
+            prompt = np.concatenate([hinted(np.concatenate([pad, a], 1)), col("+"), hinted(np.concatenate([pad, b], 1)), col("=")], 1)
+            result = np.stack([hints, DIGIT[total]], axis=-1)
+            if fmt == "reversed_index_hints":
+                result = result[:, ::-1]
+            completion = np.concatenate([result.reshape(rows, -1), col(".")], axis=1)
+        elif fmt == "inductive":
+            prompt, completion = self._random_space(cfg, inst, total, carries)
+        else:
+            prompt, completion = self._shift(inst, total, carries)
+        columns = {
+            "prompt": render(prompt, VOCAB),
+            "completion": render(completion, VOCAB),
+            "answer": digit_strings(total),
+            "a": digit_strings(a),
+            "b": digit_strings(b),
+        }
+        if fmt == "inductive":
+            columns["positions_a"] = list_array(inst["positions_a"], pa.int16())
+            columns["positions_b"] = list_array(inst["positions_b"], pa.int16())
+        if fmt in ("inductive", "shift"):
+            columns["fillers"] = digit_strings(inst["fillers"].astype(np.int16) + (ord("a") - ord("0")))
+        return columns
+
+    def _random_space(self, cfg, inst, total, carries):
+        a, b = inst["a"], inst["b"]
+        rows, s = a.shape
+        L = cfg.slots_per_operand
+        pos_a, pos_b = inst["positions_a"].astype(np.int64), inst["positions_b"].astype(np.int64)
+        fillers = LETTER[inst["fillers"]]
+        slots = np.full((rows, 2 * L + 1), T["_"], dtype=np.int32)
+        np.put_along_axis(slots, pos_a, DIGIT[a], axis=1)
+        np.put_along_axis(slots, pos_b, DIGIT[b], axis=1)
+        slots[:, L] = T["+"]
+        prompt = np.concatenate([slots, np.full((rows, 1), T["="]), np.full((rows, 1), T["$"]), fillers], axis=1)
+
+        width = 13 + (L + 2) + 1  # pointers, digits, carry, register, separator
+        states = np.empty((rows, s + 1, width), dtype=np.int32)
+        states[:, :, [0, 5]] = T["["]
+        states[:, :, [3, 8]] = T["]"]
+        states[:, :s, 1:3] = _two_digit(pos_a[:, ::-1])
+        states[:, :s, 6:8] = _two_digit(pos_b[:, ::-1])
+        states[:, s, 1:3] = [T["-"], T["1"]]
+        states[:, s, 6:8] = _two_digit(np.array(L))
+        states[:, :s, 4] = DIGIT[a[:, ::-1]]
+        states[:, :s, 9] = DIGIT[b[:, ::-1]]
+        states[:, s, [4, 9]] = T["_"]
+        states[:, :, 10] = T["c"]
+        states[:, :s, 11] = DIGIT[carries]
+        states[:, s, 11] = DIGIT[0]
+        states[:, :, 12] = T["r"]
+        states[:, :, 13:-1] = registers(total[:, ::-1], fillers, L + 2, np.arange(s + 1))
+        states[:, :, -1] = T["#"]
+        states[:, s, -1] = T["."]
+        completion = np.concatenate([np.full((rows, 1), T[":"]), states.reshape(rows, -1)], axis=1)
+        return prompt, completion
+
+    def _shift(self, inst, total, carries):
+        a, b = inst["a"], inst["b"]
+        rows, s = a.shape
+        letters = LETTER[inst["fillers"]]
+        produced = total[:, ::-1]
+        width = s + 2
+
+        def operand_blocks(digits, filler):
+            block = np.concatenate([filler[:, None], np.full((rows, 1), T["$"]), DIGIT[digits]], axis=1)
+            t = np.arange(s + 1)[:, None]
+            return block[:, (np.arange(width)[None, :] - t) % width]  # (rows, s + 1, width): rotated t times
+
+        blocks_a, blocks_b = operand_blocks(a, letters[:, 0]), operand_blocks(b, letters[:, 1])
+        regs = registers(produced, letters[:, 2:], width, np.arange(-1, s))  # before and after each step
+        carry = np.concatenate([np.zeros((rows, 1), np.int8), carries], axis=1)
+        state_width = 3 * width + 4
+        states = np.empty((rows, s + 1, state_width), dtype=np.int32)
+        states[:, :, :width] = blocks_a
+        states[:, :, width] = T["+"]
+        states[:, :, width + 1: 2 * width + 1] = blocks_b
+        states[:, :, 2 * width + 1] = T["="]
+        states[:, :, 2 * width + 2: 3 * width + 2] = regs
+        states[:, :, 3 * width + 2] = T["|"]
+        states[:, :, 3 * width + 3] = DIGIT[carry]
+        prompt = states[:, 0]
+        steps = np.concatenate([np.full((rows, s, 1), T["#"]), states[:, 1:]], axis=2).reshape(rows, -1)
+        final = registers(produced, letters[:, 2:], width + 1, np.array([s]))[:, 0]
+        completion = np.concatenate([steps, np.full((rows, 1), T["#"]), final, np.full((rows, 1), T["."])], axis=1)
+        return prompt, completion
+
+    def parse_answer(self, fmt, completion):
+        tokens = split_completion(completion)
+        if not tokens:
+            return None
+        if fmt in ("inductive", "shift"):
+            last = " ".join(tokens).split(" # ")[-1].split()
+            register_ = last[13:] if fmt == "inductive" else last
+            if "$" not in register_:
+                return None
+            digits = register_[: register_.index("$")]
+        elif fmt == "scratchpad":
+            digits = tokens[len(tokens) - tokens[::-1].index(";"):] if ";" in tokens else tokens
+        elif fmt in ("index_hints", "reversed_index_hints"):
+            digits = tokens[1::2]
+            if fmt == "reversed_index_hints":
+                digits = digits[::-1]
+        else:
+            digits = tokens[::-1] if fmt == "reversed" else tokens
+        if not digits or not all(len(d) == 1 and d.isdigit() for d in digits):
+            return None
+        return "".join(digits)

@@ -1,0 +1,169 @@
+"""What every task provides, and the small value types the split builder works with.
+
+A task (reasoning-gym style) is a config dataclass, a registry of named presets of that
+config, and three functions:
+
+* ``sample(config, fmt, group, n, rng, layout_rng)`` draws ``n`` structured instances of
+  one generation group (a length, or a named distribution shift) as numpy arrays. The
+  instance itself comes from ``rng``; format-only randomness (slot positions, filler
+  letters) comes from ``layout_rng``, so every format of one preset shares its instances.
+* ``key(instances)`` is an integer matrix that identifies an instance (used to keep the
+  splits of a config disjoint: it hashes the structured instance, never the text).
+* ``to_columns(config, fmt, instances)`` renders the text (``prompt``/``completion``) and
+  the structured columns as Arrow arrays.
+
+The data flows one way: instance → format → split → dataset.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import HFReasoningError, check_choice
+from ..text import Vocab
+
+
+@dataclass(frozen=True)
+class Group:
+    """One unit of generation: a length (``params`` = the length) or a named shift."""
+
+    name: str
+    length: int
+    params: Any = None
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Rows per split: ``train``/``validation``/``test`` in total, ``ood`` per OOD group."""
+
+    train: int
+    validation: int
+    test: int
+    ood: int
+
+
+SCALES: dict[str, Scale] = {
+    "tiny": Scale(train=256, validation=64, test=64, ood=32),
+    "default": Scale(train=10_000, validation=500, test=500, ood=200),
+}
+
+
+@dataclass
+class Instances:
+    """Structured instances of one group: named numpy arrays with a leading row axis."""
+
+    arrays: dict[str, np.ndarray]
+    key: np.ndarray  # (rows, K) int64, identifies the instance
+
+    def __len__(self) -> int:
+        return self.key.shape[0]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    def take(self, index: np.ndarray) -> "Instances":
+        return Instances({k: v[index] for k, v in self.arrays.items()}, self.key[index])
+
+
+class Task:
+    """Base class of a task: subclasses set the class attributes and implement the hooks."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    sources: ClassVar[tuple[str, ...]]
+    formats: ClassVar[tuple[str, ...]]
+    vocab: ClassVar[Vocab]
+    presets: ClassVar[dict[str, Any]]
+    # rows of the `paper` scale (the sources' sizes)
+    paper_scale: ClassVar[Scale] = Scale(train=1_000_000, validation=10_000, test=10_000, ood=1_000)
+    description: ClassVar[str] = ""
+    format_docs: ClassVar[dict[str, str]] = {}
+
+    # -- configs -------------------------------------------------------------------------
+    def config_names(self) -> list[str]:
+        return [f"{p}-{f}" for p, cfg in self.presets.items() for f in cfg.formats]
+
+    def parse_config(self, config_name: str) -> tuple[str, Any, str]:
+        """``"abbe2024-inductive"`` → (preset name, preset config, format)."""
+        preset, sep, fmt = config_name.rpartition("-")
+        if not sep or preset not in self.presets or fmt not in self.presets[preset].formats:
+            check_choice(f"config of task {self.name!r}", config_name, self.config_names())
+        cfg = self.presets[preset]
+        self.validate(cfg, fmt)
+        return preset, cfg, fmt
+
+    def validate(self, cfg, fmt: str) -> None:
+        """Raise :class:`HFReasoningError` for impossible settings (checked before any work)."""
+
+    # -- groups --------------------------------------------------------------------------
+    def train_groups(self, cfg) -> list[tuple[Group, float]]:
+        raise NotImplementedError
+
+    def ood_groups(self, cfg) -> list[Group]:
+        return []
+
+    def space_log2(self, cfg, fmt: str, group: Group) -> float:
+        """log2 of the number of distinct instances of a group (for the overlap rule)."""
+        return math.inf
+
+    # -- instances -------------------------------------------------------------------------
+    def sample(self, cfg, fmt: str, group: Group, n: int, rng: np.random.Generator,
+               layout_rng: np.random.Generator) -> Instances:
+        raise NotImplementedError
+
+    def to_columns(self, cfg, fmt: str, inst: Instances) -> dict[str, pa.Array]:
+        """``prompt``, ``completion``, ``answer`` and the structured columns."""
+        raise NotImplementedError
+
+    def parse_answer(self, fmt: str, completion: str) -> str | None:
+        """The answer a completion gives, by the format's documented rule (None if malformed)."""
+        raise NotImplementedError
+
+
+def length_groups(lengths, weights=None) -> list[tuple[Group, float]]:
+    lengths = list(lengths)
+    weights = [1.0] * len(lengths) if weights is None else list(weights)
+    total = float(sum(weights))
+    return [(Group(str(n), n, n), w / total) for n, w in zip(lengths, weights)]
+
+
+def positive_lengths(name: str, lengths) -> None:
+    for n in lengths:
+        if n <= 0:
+            raise HFReasoningError(f"{name} must be positive, got {n}")
+
+
+def random_subsets(rng: np.random.Generator, rows: int, universe: int, k: int) -> np.ndarray:
+    """``k`` distinct sorted elements of ``range(universe)`` per row, vectorised."""
+    if k == 0:
+        return np.zeros((rows, 0), dtype=np.int64)
+    scores = rng.random((rows, universe))
+    chosen = np.argpartition(scores, k - 1, axis=1)[:, :k] if k < universe else np.argsort(scores, axis=1)
+    return np.sort(chosen, axis=1)
+
+
+def random_permutations(rng: np.random.Generator, rows: int, k: int) -> np.ndarray:
+    return np.argsort(rng.random((rows, k)), axis=1)
+
+
+def answer_column(values: np.ndarray) -> pa.Array:
+    return pa.array(values.astype(str) if values.dtype.kind != "U" else values, type=pa.string())
+
+
+def tokens_before(tokens: list[str], marker: str) -> list[str] | None:
+    if marker not in tokens:
+        return None
+    return tokens[: tokens.index(marker)]
+
+
+def split_completion(completion: str) -> list[str] | None:
+    """The tokens of a well-formed completion without its end token ``.`` (else None)."""
+    tokens = completion.split()
+    if not tokens or tokens[-1] != "." or "." in tokens[:-1]:
+        return None
+    return tokens[:-1]

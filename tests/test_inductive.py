@@ -1,0 +1,191 @@
+"""The inductive collator: masked, duplicated, packed inputs equal running each state alone."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hf_reasoning.errors import HFReasoningError
+from hf_reasoning.inductive import (
+    IGNORE_INDEX,
+    CausalCollator,
+    InductiveCollator,
+    attention_mask_from_segments,
+    collator_for,
+    greedy_inductive,
+)
+from hf_reasoning.modeling import (
+    PositionOverflowError,
+    UnsupportedAttentionError,
+    build_model,
+    check_inductive_support,
+    check_positions,
+)
+from hf_reasoning.tokenization import build_tokenizer_from_texts, completion_states
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+
+
+PARITY = [
+    ("_ 0 0 _ 1 _ 0 1 =", ": [ 0 1 ] 0 , 0 # [ 0 2 ] 0 , 0 # [ 0 4 ] 1 , 1 # [ 0 6 ] 0 , 1 # [ 0 7 ] 1 , 0 # [ 0 8 ] _ , 0 ."),
+    ("1 _ _ =", ": [ 0 0 ] 1 , 1 # [ 0 3 ] _ , 1 ."),
+    ("_ _ 1 0 _ =", ": [ 0 2 ] 1 , 1 # [ 0 3 ] 0 , 1 # [ 0 5 ] _ , 1 ."),
+]
+SHIFT = [
+    ("m $ 4 5 + l $ 7 8 = $ a q b | 0", "# 5 m $ 4 + 8 l $ 7 = 3 $ a q | 1 # 4 5 m $ + 7 8 l $ = 2 3 $ a | 1 # 1 2 3 $ a ."),
+    ("$ 9 + $ 1 = $ x y | 0", "# 9 $ + 1 $ = 0 $ x | 1 # 1 0 $ x ."),
+]
+ALL_TEXTS = [t for pair in PARITY + SHIFT for t in pair]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return build_tokenizer_from_texts(ALL_TEXTS)
+
+
+def rows(pairs):
+    return [{"prompt": p, "completion": c} for p, c in pairs]
+
+
+def reference_logits(model, tokenizer, prompt: str, completion: str):
+    """Each state run on its own: question (+ previous state) + state, ordinary causal LM.
+
+    Returns the logits of the question and of every state's own tokens, and the indices of
+    those tokens in the duplicated layout (question, then per segment: copy, state).
+    """
+    opening, states = completion_states(completion)
+    encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    prompt_ids = encode(prompt)
+    state_ids = [encode(s) for s in states]
+    if opening == ":":
+        question = prompt_ids + encode(opening)
+    else:
+        question, state_ids = [], [prompt_ids + encode(opening), *state_ids]
+    pieces, own = [], list(range(len(question)))
+    with torch.no_grad():
+        if question:
+            pieces.append(model(torch.tensor([question])).logits[0])
+        previous: list[int] = []
+        cursor = len(question)
+        for state in state_ids:
+            ids = torch.tensor([question + previous + state])
+            pieces.append(model(ids).logits[0, len(question) + len(previous) :])
+            own.extend(range(cursor + len(previous), cursor + len(previous) + len(state)))
+            cursor += len(previous) + len(state)
+            previous = state
+    return torch.cat(pieces), torch.tensor(own)
+
+
+@pytest.mark.parametrize("preset", ["tiny", "tiny-gpt2", "tiny-nope"])
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+def test_packed_forward_equals_states_run_separately(tokenizer, preset, attn):
+    torch.manual_seed(0)
+    model, _ = build_model(preset, tokenizer, attn_implementation=attn)
+    model.eval()
+    for pairs in (PARITY, SHIFT):
+        batch = InductiveCollator(tokenizer)(rows(pairs))  # ragged: rows are padded
+        with torch.no_grad():
+            logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+        for row, (prompt, completion) in enumerate(pairs):
+            expected, own = reference_logits(model, tokenizer, prompt, completion)
+            torch.testing.assert_close(logits[row, own], expected, atol=2e-5, rtol=1e-4)
+            # the reference really differs from an ordinary causal pass over the same inputs
+            with torch.no_grad():
+                plain = model(batch["input_ids"][row : row + 1]).logits[0, own]
+            assert not torch.allclose(plain, expected, atol=1e-3)
+
+
+def test_labels_ignore_exactly_copies_padding_and_prompt(tokenizer):
+    batch = InductiveCollator(tokenizer)(rows(PARITY))
+    ids, labels = batch["input_ids"], batch["labels"]
+    tok = tokenizer.convert_ids_to_tokens
+    for row, (prompt, completion) in enumerate(PARITY):
+        n_prompt = len(prompt.split())
+        _, states = completion_states(completion)
+        expected_targets = []  # rebuilt by hand from the text
+        expected_targets += [False] * n_prompt + [True]  # prompt, ':'
+        previous = None
+        for state in states:
+            if previous is not None:
+                expected_targets += [False] * len(previous.split())
+            expected_targets += [True] * len(state.split())
+            previous = state
+        length = len(expected_targets)
+        assert (labels[row, :length] != IGNORE_INDEX).tolist() == expected_targets
+        assert (labels[row, length:] == IGNORE_INDEX).all()  # padding
+        targets = labels[row, :length] != IGNORE_INDEX
+        assert (labels[row, :length][targets] == ids[row, :length][targets]).all()
+        assert " ".join(t for t, keep in zip(tok(ids[row, :length].tolist()), targets.tolist()) if keep) == completion
+    with_prompt = InductiveCollator(tokenizer, loss_on_prompt=True)(rows(PARITY))["labels"]
+    n_prompt = len(PARITY[0][0].split())
+    assert (with_prompt[0, :n_prompt] != IGNORE_INDEX).all()
+    assert (with_prompt[0] != IGNORE_INDEX).sum() == (labels[0] != IGNORE_INDEX).sum() + n_prompt
+
+
+def test_shift_format_layout(tokenizer):
+    prompt, completion = SHIFT[1]
+    batch = InductiveCollator(tokenizer)(rows([SHIFT[1]]))
+    tokens = tokenizer.convert_ids_to_tokens(batch["input_ids"][0].tolist())
+    first = prompt.split() + ["#"]
+    assert tokens[: len(first)] == first
+    assert tokens[len(first) : 2 * len(first)] == first  # the copy of the first state
+    positions = batch["position_ids"][0].tolist()
+    assert positions[: len(first)] == list(range(len(first)))
+    assert positions[len(first)] == 0  # no question: every segment restarts at 0
+    labels = batch["labels"][0]
+    assert (labels[: len(first) - 1] == IGNORE_INDEX).all() and labels[len(first) - 1] != IGNORE_INDEX
+    assert (labels[len(first) : 2 * len(first)] == IGNORE_INDEX).all()
+
+
+def test_mask_is_additive_float_with_dtype_min():
+    segments = torch.tensor([[0, 0, 1, 1, 2, 2, -1]])
+    mask = attention_mask_from_segments(segments, torch.bfloat16)
+    assert mask.dtype == torch.bfloat16 and mask.shape == (1, 1, 7, 7)
+    assert set(mask.unique().tolist()) == {0.0, torch.finfo(torch.bfloat16).min}
+    allowed = (mask[0, 0] == 0).int().tolist()
+    assert allowed[5] == [1, 1, 0, 0, 1, 1, 0]  # question + own segment, causal
+    assert allowed[3] == [1, 1, 1, 1, 0, 0, 0]
+    assert allowed[6] == [0, 0, 0, 0, 0, 0, 1]  # padding attends only itself
+
+
+def test_causal_collator_loss_on_completion_only(tokenizer):
+    pairs = [("1 0 1 =", "0 ."), ("1 =", "1 .")]
+    batch = CausalCollator(tokenizer)(rows(pairs))
+    assert batch["attention_mask"].tolist() == [[1] * 6, [1] * 4 + [0, 0]]
+    assert batch["labels"][0].tolist()[:4] == [IGNORE_INDEX] * 4
+    assert tokenizer.convert_ids_to_tokens(batch["labels"][0, 4:].tolist()) == ["0", "."]
+    assert (batch["labels"][1, 4:] == IGNORE_INDEX).all()
+    assert isinstance(collator_for("scratchpad", tokenizer), CausalCollator)
+    assert isinstance(collator_for("shift", tokenizer), InductiveCollator)
+
+
+def test_malformed_inductive_completion_is_a_one_line_error(tokenizer):
+    with pytest.raises(HFReasoningError, match="must start with"):
+        InductiveCollator(tokenizer)(rows([("1 =", "[ 0 0 ] 1 .")]))
+
+
+def test_windowed_greedy_equals_naive_reference(tokenizer):
+    torch.manual_seed(1)
+    model, _ = build_model("tiny", tokenizer)
+    model.eval()
+    for pairs, shift in ((PARITY, False), (SHIFT, True)):
+        prompts = [p for p, _ in pairs]
+        naive = greedy_inductive(model, tokenizer, prompts, shift=shift, max_new_tokens=40, window=False)
+        windowed = greedy_inductive(model, tokenizer, prompts, shift=shift, max_new_tokens=40, window=True)
+        assert naive == windowed
+        assert all(len(c.split()) == 40 or c.endswith(".") for c in naive)
+
+
+def test_model_checks_before_training(tokenizer):
+    model, _ = build_model("tiny-gpt2", tokenizer, attn_implementation="sdpa")
+    check_inductive_support(model)
+    check_positions(model, 2047)
+    with pytest.raises(PositionOverflowError, match="2048"):
+        check_positions(model, 2048)
+    model.config._attn_implementation = "flash_attention_2"
+    with pytest.raises(UnsupportedAttentionError, match="flash_attention_2"):
+        check_inductive_support(model)
