@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from . import __version__
 from .errors import HFReasoningError, check_choice
+from .text import constant_strings
 from .tasks import SCALES, Group, Instances, Scale, Task, get_task
 
 SPLITS = ("train", "validation", "test", "ood")
@@ -118,6 +119,7 @@ class ConfigBuild:
     groups: dict[str, dict[str, int]] = field(default_factory=dict)  # split -> group -> rows
     overlap_groups: list[str] = field(default_factory=list)
     shared_rows: int = 0  # train rows whose instance is also in an evaluation split
+    rows: dict[str, int] = field(default_factory=dict)  # split -> rows
 
 
 def sample_group(task: Task, cfg, fmt: str, group: Group, count: int, streams: SplitStreams,
@@ -147,7 +149,7 @@ def group_table(task: Task, cfg, fmt: str, group: Group, inst: Instances) -> pa.
         "completion": columns.pop("completion"),
         "answer": columns.pop("answer"),
         "length": pa.array(np.full(rows, group.length, dtype=np.int32)),
-        "group": pa.array([group.name] * rows, type=pa.string()) if rows else pa.array([], pa.string()),
+        "group": constant_strings(group.name, rows),
     }
     return pa.table({**head, **columns})
 
@@ -206,6 +208,7 @@ def build_config(task_name: str, config: str, scale: str = "default", seed: int 
         build.tables[split] = table
         build.groups[split] = {g.name: c for g, c in counts[split] if c}
     build.tables = {s: build.tables[s] for s in SPLITS if s in build.tables}
+    build.rows = {s: t.num_rows for s, t in build.tables.items()}
     return build
 
 

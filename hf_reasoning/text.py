@@ -31,6 +31,27 @@ class Vocab:
         self.table = np.zeros((len(encoded), int(self.lengths.max())), dtype=np.uint8)
         for i, b in enumerate(encoded):
             self.table[i, : len(b)] = np.frombuffer(b, dtype=np.uint8)
+        # ids below this are all one-byte tokens (the fast path of render)
+        multi = np.flatnonzero(self.lengths != 1)
+        self.single_byte_prefix = int(multi[0]) if multi.size else len(self.tokens)
+        # each token followed by a space (render's column path)
+        self.table_trailing = np.zeros((len(encoded), self.table.shape[1] + 1), dtype=np.uint8)
+        self.table_trailing[:, : self.table.shape[1]] = self.table
+        self.table_trailing[np.arange(len(encoded)), self.lengths] = SPACE
+        # each token as one 8-byte word, with and without a leading space (render's word path)
+        if self.table.shape[1] <= 7:
+            spaced = np.zeros((len(encoded), 8), dtype=np.uint8)
+            spaced[:, 0] = SPACE
+            spaced[:, 1: 1 + self.table.shape[1]] = self.table
+            bare = np.zeros((len(encoded), 8), dtype=np.uint8)
+            bare[:, : self.table.shape[1]] = self.table
+            self.words_spaced = spaced.view(np.uint64).reshape(-1)
+            self.words_bare = bare.view(np.uint64).reshape(-1)
+            self.words_trailing = np.ascontiguousarray(self.table_trailing[:, :8] if self.table_trailing.shape[1] >= 8 else
+                                                       np.pad(self.table_trailing, ((0, 0), (0, 8 - self.table_trailing.shape[1])))
+                                                       ).view(np.uint64).reshape(-1)
+        else:
+            self.words_spaced = self.words_bare = self.words_trailing = None
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -49,32 +70,40 @@ def render(ids: np.ndarray, vocab: Vocab) -> pa.StringArray:
     ids = ids.reshape(rows, -1)
     if ids.size == 0:
         return pa.array([""] * rows, type=pa.string())
+    if ids.min() >= 0:
+        if ids.max() < vocab.single_byte_prefix:
+            return _render_single_char(ids, vocab)
+        lengths = vocab.lengths[ids]
+        if (lengths == lengths[0]).all():  # every column holds tokens of one length
+            return _render_columns(ids, vocab, lengths[0])
     valid = ids >= 0
-    if valid.all() and (vocab.lengths[np.unique(ids)] == 1).all():
-        return _render_single_char(ids, vocab)
     flat = ids[valid]
     tokens_per_row = valid.sum(axis=1)
     row_end_token = np.cumsum(tokens_per_row)
     first_of_row = np.zeros(flat.size, dtype=bool)
     first_of_row[(row_end_token - tokens_per_row)[tokens_per_row > 0]] = True
-    token_len = vocab.lengths[flat]
     # every token but the first of its row is preceded by one space
-    byte_len = token_len + ~first_of_row
+    byte_len = vocab.lengths[flat] + ~first_of_row
     token_end = np.cumsum(byte_len)
-    token_start = token_end - byte_len
-    data = np.empty(int(token_end[-1]) if flat.size else 0, dtype=np.uint8)
-    data[token_start[~first_of_row]] = SPACE
-    char_start = token_start + ~first_of_row
-    if (token_len == token_len[0]).all():
-        for j in range(int(token_len[0])):
-            data[char_start + j] = vocab.table[flat, j]
+    if vocab.words_spaced is not None:
+        # each token (with its space) is one 8-byte word; keep the first byte_len bytes of each
+        words = np.where(first_of_row, vocab.words_bare[flat], vocab.words_spaced[flat])
+        keep = np.arange(8)[None, :] < byte_len[:, None]
+        data = words.view(np.uint8).reshape(-1, 8)[keep]
     else:
+        token_start = token_end - byte_len
+        data = np.empty(int(token_end[-1]) if flat.size else 0, dtype=np.uint8)
+        data[token_start[~first_of_row]] = SPACE
+        char_start = token_start + ~first_of_row
+        token_len = vocab.lengths[flat]
         for j in range(vocab.table.shape[1]):
             has = token_len > j
             data[char_start[has] + j] = vocab.table[flat[has], j]
     offsets = np.zeros(rows + 1, dtype=np.int64)
     nonempty = row_end_token > 0
     offsets[1:][nonempty] = token_end[row_end_token[nonempty] - 1]
+    offsets[1:][~nonempty] = 0
+    np.maximum.accumulate(offsets, out=offsets)  # an empty row ends where the previous one did
     return _string_array(rows, offsets, data)
 
 
@@ -83,8 +112,25 @@ def _render_single_char(ids: np.ndarray, vocab: Vocab) -> pa.StringArray:
     rows, width = ids.shape
     stride = 2 * width - 1
     data = np.full((rows, stride), SPACE, dtype=np.uint8)
-    data[:, 0::2] = vocab.table[ids, 0]
+    data[:, 0::2] = vocab.table[:, 0][ids]
     offsets = np.arange(rows + 1, dtype=np.int64) * stride
+    return _string_array(rows, offsets, data.reshape(-1))
+
+
+def _render_columns(ids: np.ndarray, vocab: Vocab, token_len: np.ndarray) -> pa.StringArray:
+    """Fast path: no gaps and each column's tokens share one byte length (e.g. `v123 > v456 ;`),
+    so every row has the same byte layout: one gather of 8-byte token words, then one
+    take of the bytes that layout keeps."""
+    rows, width = ids.shape
+    slot = token_len + 1  # a token and the space after it
+    if vocab.words_trailing is None:
+        column = np.repeat(np.arange(width), slot)[:-1]
+        within = np.arange(column.size) - np.repeat(np.cumsum(slot) - slot, slot)[:-1]
+        data = vocab.table_trailing[ids[:, column], within]
+    else:
+        byte_index = (np.repeat(np.arange(width) * 8, slot) + np.concatenate([np.arange(n) for n in slot]))[:-1]
+        data = np.take(vocab.words_trailing[ids].view(np.uint8).reshape(rows, width * 8), byte_index, axis=1)
+    offsets = np.arange(rows + 1, dtype=np.int64) * data.shape[1]
     return _string_array(rows, offsets, data.reshape(-1))
 
 
@@ -111,3 +157,22 @@ def ragged_list_array(values: np.ndarray, type_: pa.DataType | None = None) -> p
     offsets = np.zeros(values.shape[0] + 1, dtype=np.int32)
     np.cumsum(valid.sum(axis=1), out=offsets[1:])
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values[valid], type=type_))
+
+
+def digit_strings(digits: np.ndarray) -> pa.Array:
+    """One string per row of a matrix of small non-negative integers, each written as the
+    character ``chr(ord("0") + value)`` (digits; letters with an offset), without spaces."""
+    digits = np.asarray(digits)
+    if digits.ndim == 1:
+        digits = digits[:, None]
+    rows, width = digits.shape
+    data = (digits.astype(np.int16) + ord("0")).astype(np.uint8).reshape(-1)
+    offsets = np.arange(rows + 1, dtype=np.int32) * width
+    return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def constant_strings(value: str, rows: int) -> pa.Array:
+    """A string column repeating one value (without a Python list of ``rows`` strings)."""
+    encoded = np.frombuffer(value.encode(), dtype=np.uint8)
+    offsets = np.arange(rows + 1, dtype=np.int64) * encoded.size
+    return _string_array(rows, offsets, np.tile(encoded, rows))

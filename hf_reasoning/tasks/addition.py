@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import HFReasoningError
-from ..text import Vocab, list_array, render
+from ..text import Vocab, digit_strings, list_array, render
 from . import register
 from .base import Group, Instances, Task, length_groups, positive_lengths, random_subsets, split_completion
 
@@ -93,13 +93,6 @@ def registers(produced: np.ndarray, fillers: np.ndarray, width: int, steps: np.n
 
 def _two_digit(slot: np.ndarray) -> np.ndarray:
     return np.stack([DIGIT[slot // 10], DIGIT[slot % 10]], axis=-1)
-
-
-def digit_strings(digits: np.ndarray) -> pa.Array:
-    rows, width = digits.shape
-    data = (digits.astype(np.uint8) + ord("0")).reshape(-1)
-    offsets = np.arange(rows + 1, dtype=np.int32) * width
-    return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 @register

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import HFReasoningError, check_choice
-from ..text import Vocab
+from ..text import Vocab, digit_strings
 
 
 @dataclass(frozen=True)
@@ -147,18 +147,29 @@ def random_subsets(rng: np.random.Generator, rows: int, universe: int, k: int) -
     return np.sort(chosen, axis=1)
 
 
+def distinct_draws(rng: np.random.Generator, rows: int, k: int, universe: int) -> np.ndarray:
+    """``k`` distinct elements of ``range(universe)`` per row, in uniformly random order.
+
+    Draws with replacement and redraws the rows that repeat an element: conditioned on
+    being distinct, i.i.d. draws are a uniform ordered k-subset, at O(k) per row instead of
+    O(universe) (meant for k well below sqrt(universe) · a few)."""
+    dtype = np.int16 if universe <= np.iinfo(np.int16).max else np.int64
+    out = rng.integers(0, universe, size=(rows, k), dtype=dtype)
+    todo = np.arange(rows)
+    while todo.size:
+        ordered = np.sort(out[todo], axis=1)
+        todo = todo[(ordered[:, 1:] == ordered[:, :-1]).any(axis=1)]
+        out[todo] = rng.integers(0, universe, size=(todo.size, k), dtype=dtype)
+    return out
+
+
 def random_permutations(rng: np.random.Generator, rows: int, k: int) -> np.ndarray:
     return np.argsort(rng.random((rows, k)), axis=1)
 
 
 def answer_column(values: np.ndarray) -> pa.Array:
-    return pa.array(values.astype(str) if values.dtype.kind != "U" else values, type=pa.string())
-
-
-def tokens_before(tokens: list[str], marker: str) -> list[str] | None:
-    if marker not in tokens:
-        return None
-    return tokens[: tokens.index(marker)]
+    """Single-digit answers (labels, parities) as a string column."""
+    return digit_strings(values)
 
 
 def split_completion(completion: str) -> list[str] | None:

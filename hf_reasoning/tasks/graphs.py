@@ -14,7 +14,7 @@ import pyarrow as pa
 from ..errors import HFReasoningError
 from ..text import Vocab, ragged_list_array, render
 from . import register
-from .base import Group, Instances, Task, answer_column, random_permutations, split_completion
+from .base import Group, Instances, Scale, Task, answer_column, distinct_draws, random_permutations, split_completion
 
 NAMES = 1000
 VOCAB = Vocab(["0", "1", ">", ";", "?", ":", "#", "."] + [f"v{i:03d}" for i in range(NAMES)])
@@ -26,8 +26,7 @@ GRAPH_FORMATS = ("plain", "scratchpad", "inductive")
 
 def random_names(rng: np.random.Generator, rows: int, k: int) -> np.ndarray:
     """``k`` distinct vertex names per row, in uniformly random order."""
-    chosen = np.argpartition(rng.random((rows, NAMES)), k - 1, axis=1)[:, :k]
-    return np.take_along_axis(chosen, random_permutations(rng, rows, k), axis=1).astype(np.int16)
+    return distinct_draws(rng, rows, k, NAMES)
 
 
 def pairs_array(edges: np.ndarray) -> pa.Array:
@@ -110,6 +109,8 @@ class Cycles(Task):
     formats = GRAPH_FORMATS
     vocab = VOCAB
     presets = CYCLES_PRESETS
+    # 30 configs: the sources train on fresh samples (stream_train); the files stay moderate
+    paper_scale = Scale(train=200_000, validation=10_000, test=10_000, ood=1_000)
     description = (
         "Label 0: two directed cycles; label 1: one directed cycle through all the vertices; 50/50. Edges "
         "`u > v ;` are shuffled, then the query `src ? dst ;` with `src` on the first cycle; for label 0 `dst` "
@@ -212,35 +213,49 @@ class ImplicationsConfig:
     formats: tuple[str, ...] = GRAPH_FORMATS
 
 
-def reach_distances(adjacency: np.ndarray) -> np.ndarray:
-    """All-pairs directed distances (−1 = unreachable) by breadth-first matrix products."""
-    rows, V, _ = adjacency.shape
-    dist = np.full((rows, V, V), -1, dtype=np.int16)
-    reached = np.broadcast_to(np.eye(V, dtype=bool), (rows, V, V)).copy()
-    dist[reached] = 0
-    frontier = reached.astype(np.float32)
-    adj = adjacency.astype(np.float32)
-    for step in range(1, V):
-        frontier = (frontier @ adj) > 0
-        new = frontier & ~reached
-        if not new.any():
+def distances_from(edges: np.ndarray, src: np.ndarray, vertices: int) -> np.ndarray:
+    """Directed distances from ``src`` to every vertex (−1 = unreachable), breadth first,
+    for a batch of graphs given as edge lists (rows, E, 2) of local vertex indices."""
+    rows = src.shape[0]
+    dist = np.full((rows, vertices), -1, dtype=np.int16)
+    dist[np.arange(rows), src] = 0
+    if vertices <= 64:
+        # bit-parallel: one uint64 of out-neighbours per vertex, one of reached vertices per row
+        bit = np.uint64(1) << np.arange(vertices, dtype=np.uint64)
+        out = np.zeros((rows, vertices), dtype=np.uint64)
+        for e in range(edges.shape[1]):
+            out[np.arange(rows), edges[:, e, 0]] |= bit[edges[:, e, 1]]
+        reached = frontier = bit[src]
+        for step in range(1, vertices):
+            in_frontier = (frontier[:, None] & bit[None, :]) != 0
+            nxt = np.bitwise_or.reduce(np.where(in_frontier, out, np.uint64(0)), axis=1)
+            frontier = nxt & ~reached
+            if not frontier.any():
+                break
+            reached |= frontier
+            dist[(frontier[:, None] & bit[None, :]) != 0] = step
+        return dist
+    row = np.broadcast_to(np.arange(rows)[:, None], edges.shape[:2])
+    tail, head = edges[..., 0], edges[..., 1]
+    frontier = dist == 0
+    for step in range(1, vertices):
+        leaving = frontier[row, tail]  # edges out of the frontier
+        reached = np.zeros_like(frontier)
+        reached[row[leaving], head[leaving]] = True
+        reached &= dist < 0
+        if not reached.any():
             break
-        dist[new] = step
-        reached |= new
-        frontier = new.astype(np.float32)
+        dist[reached] = step
+        frontier = reached
     return dist
 
 
-def cycle_graph(sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Edges (local vertex indices) and distance matrix of disjoint directed cycles."""
-    V = sum(sizes)
-    start = np.repeat(np.cumsum((0,) + sizes[:-1]), sizes)
+def cycle_graph(sizes: tuple[int, ...]) -> np.ndarray:
+    """Edges (local vertex indices) of disjoint directed cycles of the given sizes."""
+    start = np.repeat(np.cumsum((0,) + tuple(sizes[:-1])), sizes)
     size = np.repeat(sizes, sizes)
-    pos = np.arange(V) - start
-    edges = np.stack([np.arange(V), start + (pos + 1) % size], axis=1)
-    same = start[:, None] == start[None, :]
-    dist = np.where(same, (pos[None, :] - pos[:, None]) % size[:, None], -1).astype(np.int16)
-    return edges, dist
+    vertex = np.arange(sum(sizes))
+    return np.stack([vertex, start + (vertex - start + 1) % size], axis=1)
 
 
 @register
@@ -251,6 +266,7 @@ class Implications(Task):
     formats = GRAPH_FORMATS
     vocab = VOCAB
     presets = {"abbe2024": ImplicationsConfig()}
+    paper_scale = Scale(train=200_000, validation=10_000, test=10_000, ood=1_000)
     description = (
         "A random directed graph G(n, m) (24 vertices, 24 edges); an edge `a > b` reads \"a implies b\". The "
         "query `a ? b ;` asks whether a directed path leads from a to b. Half of the queries are connected, at "
@@ -302,28 +318,24 @@ class Implications(Task):
         return Instances(out, key)
 
     def _draw(self, cfg, group, m, rng):
-        """Graphs and a query of the wanted kind; rows with no such query are dropped."""
+        """Graphs, a source and a destination of the wanted kind (at the wanted distance, or
+        unreachable); rows whose source has no such destination are dropped."""
         V = cfg.vertices
         label = rng.integers(0, 2, size=m, dtype=np.int8)
         want = np.where(label == 1, rng.integers(1, cfg.max_distance + 1, size=m), -1)
         if group.params is None:
-            pairs = np.argpartition(rng.random((m, V * (V - 1))), cfg.edges - 1, axis=1)[:, : cfg.edges]
+            pairs = distinct_draws(rng, m, cfg.edges, V * (V - 1)).astype(np.int64)
             tail, rest = pairs // (V - 1), pairs % (V - 1)
-            head = rest + (rest >= tail)
-            edges = np.stack([tail, head], axis=-1)
-            adjacency = np.zeros((m, V, V), dtype=bool)
-            adjacency[np.arange(m)[:, None], tail, head] = True
-            dist = reach_distances(adjacency)
+            edges = np.stack([tail, rest + (rest >= tail)], axis=-1)  # no self-loops
         else:
-            local_edges, local_dist = cycle_graph(group.params)
-            edges = np.broadcast_to(local_edges, (m,) + local_edges.shape)
-            dist = np.broadcast_to(local_dist, (m, V, V))
-        match = dist == want[:, None, None]
-        scores = np.where(match, rng.random((m, V, V)), -1.0).reshape(m, -1)
-        best = scores.argmax(axis=1)
-        ok = scores[np.arange(m), best] >= 0
-        src, dst = best // V, best % V
-        return {"edges": edges[ok], "dist": dist[ok, src[ok]], "src": src[ok], "dst": dst[ok],
+            local = cycle_graph(group.params)
+            edges = np.broadcast_to(local, (m,) + local.shape)
+        src = rng.integers(0, V, size=m)
+        dist = distances_from(edges, src, V)
+        scores = np.where(dist == want[:, None], rng.random((m, V)), -1.0)
+        dst = scores.argmax(axis=1)
+        ok = scores[np.arange(m), dst] >= 0
+        return {"edges": edges[ok], "dist": dist[ok], "src": src[ok], "dst": dst[ok],
                 "label": label[ok], "distance": want[ok].astype(np.int16)}
 
     def to_columns(self, cfg, fmt, inst):

@@ -1,0 +1,145 @@
+"""The ``hf-reasoning`` command line (typer + rich).
+
+Bad input ends with one line ``error: …`` on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import HFReasoningError
+
+app = typer.Typer(
+    name="hf-reasoning",
+    help="Reasoning and out-of-distribution generalisation benchmarks for Transformers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+
+@app.command("tasks")
+def tasks_command(configs: Annotated[bool, typer.Option("--configs", help="List every config name.")] = False):
+    """List the tasks, their presets, formats and configs."""
+    from .tasks import TASKS
+
+    table = Table(title="hf_reasoning tasks")
+    for column in ("task", "sources", "presets", "formats", "configs"):
+        table.add_column(column, overflow="fold")
+    for task in TASKS.values():
+        names = task.config_names()
+        table.add_row(task.name, ", ".join(task.sources), ", ".join(task.presets), ", ".join(task.formats),
+                      "\n".join(names) if configs else str(len(names)))
+    console.print(table)
+    console.print("Config names are [bold]<preset>-<format>[/bold]; `hf-reasoning show TASK CONFIG` prints examples.")
+
+
+@app.command("build")
+def build_command(
+    tasks: Annotated[list[str] | None, typer.Argument(help="Tasks to build (default: all).", show_default=False)] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder that receives one repo folder per task.")] = Path("hub"),
+    scale: Annotated[str, typer.Option(help="tiny, default or paper.")] = "default",
+    seed: Annotated[int, typer.Option(help="Root seed.")] = 0,
+    config: Annotated[list[str] | None, typer.Option("--config", help="Only these configs (repeatable).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace the task folders already in --out.")] = False,
+):
+    """Build Hub dataset repo folders (Parquet + dataset card) for TASKS into --out."""
+    from .hub import check_build, check_out, write_repos
+    from .tasks import TASKS
+
+    names = list(tasks) if tasks else list(TASKS)
+    total = sum(len(c) for c in check_build(names, scale, seed, config).values())
+    check_out(out, overwrite)
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=False) as progress:
+        bar = progress.add_task(f"building {len(names)} task(s) at scale {scale}", total=total)
+
+        def advance(task_name: str, config_name: str) -> None:
+            progress.update(bar, advance=1, description=f"{task_name}/{config_name}")
+
+        paths = write_repos(names, out, scale=scale, seed=seed, configs=config, overwrite=overwrite, on_config=advance)
+    console.print(summary_table(paths, time.perf_counter() - started))
+
+
+def summary_table(paths: list[Path], seconds: float) -> Table:
+    import pyarrow.parquet as pq
+
+    table = Table(title=f"built in {seconds:.1f} s")
+    for column, justify in (("repo folder", "left"), ("configs", "right"), ("rows", "right"), ("MB", "right")):
+        table.add_column(column, justify=justify)
+    for path in paths:
+        files = sorted(path.rglob("*.parquet"))
+        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        configs = len({f.parent.name for f in files})
+        table.add_row(str(path), str(configs), f"{rows:,}", f"{size / 1e6:.1f}")
+    return table
+
+
+@app.command("show")
+def show_command(
+    task: Annotated[str, typer.Argument(help="Task name.")],
+    config: Annotated[str, typer.Argument(help="Config name (<preset>-<format>).")],
+    n: Annotated[int, typer.Option("--n", help="Examples to show.")] = 3,
+    split: Annotated[str, typer.Option(help="train, validation, test or ood.")] = "train",
+    seed: Annotated[int, typer.Option(help="Root seed.")] = 0,
+):
+    """Print a few examples of a config."""
+    from rich.panel import Panel
+
+    from .errors import check_choice, check_positive
+    from .splits import build_config
+
+    check_positive("--n", n)
+    build = build_config(task, config, "tiny", seed)
+    check_choice(f"split of {task}/{config}", split, build.tables)
+    for row in build.tables[split].slice(0, n).to_pylist():
+        body = [f"[bold]prompt[/bold]      {row.pop('prompt')}", f"[bold]completion[/bold]  {row.pop('completion')}",
+                f"[bold]answer[/bold]      {row.pop('answer')}"]
+        body += [f"[dim]{k}[/dim]  {v}" for k, v in row.items()]
+        console.print(Panel("\n".join(body), title=f"{task} / {config} / {split}", expand=False))
+
+
+@app.command("publish")
+def publish_command(
+    folder: Annotated[Path, typer.Argument(help="A repo folder (dataset or finished run).")],
+    repo_id: Annotated[str, typer.Option("--repo-id", help="ORG/NAME on the Hub.")],
+    private: Annotated[bool, typer.Option(help="Create the repo private.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be uploaded.")] = False,
+):
+    """Upload a repo folder to the Hub (create_repo + upload_folder)."""
+    from .hub import publish
+
+    files = publish(folder, repo_id, private=private, dry_run=dry_run)
+    table = Table(title=("would upload" if dry_run else "uploaded") + f" to {repo_id}")
+    table.add_column("file")
+    table.add_column("bytes", justify="right")
+    for name, size in files:
+        table.add_row(name, f"{size:,}")
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: bad input becomes one line on stderr and exit status 2."""
+    try:
+        app(args=argv, prog_name="hf-reasoning")  # usage errors are click's (status 2)
+    except HFReasoningError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was written", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Hub dataset repos as local folders, and publishing them.
+
+A task's repo folder is exactly what the Hub serves: ``README.md`` (the dataset card, whose
+YAML ``configs:`` block maps each config to its Parquet files) and
+``<config>/<split>-0000i-of-0000n.parquet``. Nothing executable:
+``datasets.load_dataset(folder_or_repo_id, config)`` reads it as it is.
+
+Folders are written atomically: everything is built in a hidden staging folder beside the
+destination and renamed into place at the end, so an interrupted build leaves no half
+dataset behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import yaml
+
+from .cards import dataset_card
+from .errors import HFReasoningError, check_choice
+from .splits import SPLITS, ConfigBuild, build_config, check_seed, scale_of
+from .tasks import get_task
+
+SHARD_ROWS = 1_000_000
+ROW_GROUP_ROWS = 100_000
+
+
+def split_files(config: str, split: str, rows: int) -> list[str]:
+    shards = max(1, -(-rows // SHARD_ROWS))
+    return [f"{config}/{split}-{i:05d}-of-{shards:05d}.parquet" for i in range(shards)]
+
+
+def write_config(build: ConfigBuild, repo_dir: Path) -> None:
+    for split, table in build.tables.items():
+        files = split_files(build.config, split, table.num_rows)
+        for i, rel in enumerate(files):
+            path = repo_dir / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shard = table.slice(i * SHARD_ROWS, SHARD_ROWS)
+            pq.write_table(shard, path, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+
+
+def _write_repo_into(task_name: str, repo_dir: Path, scale: str, seed: int, configs: list[str],
+                     on_config: Callable[[str, str], None] | None) -> None:
+    builds = []
+    for config in configs:
+        build = build_config(task_name, config, scale, seed)
+        write_config(build, repo_dir)
+        # the card needs the row counts and a few example rows, not the whole tables
+        build.tables = {s: t.slice(0, 3) for s, t in build.tables.items()}
+        builds.append(build)
+        if on_config:
+            on_config(task_name, config)
+    (repo_dir / "README.md").write_text(dataset_card(get_task(task_name), builds, scale, seed))
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """Turn SIGTERM into KeyboardInterrupt while building, so staging folders are cleaned."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not in the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _is_nonempty_dir(path: Path) -> bool:
+    return path.is_dir() and any(path.iterdir())
+
+
+def check_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise HFReasoningError(f"--out {str(out)!r} is a file; allowed: a new or empty folder")
+    if _is_nonempty_dir(out) and not overwrite:
+        raise HFReasoningError(f"--out {str(out)!r} exists and is not empty; allowed: a new or empty folder, or --overwrite")
+
+
+def write_repos(tasks: Iterable[str], out: str | os.PathLike, scale: str = "default", seed: int = 0,
+                configs: Iterable[str] | None = None, overwrite: bool = False,
+                on_config: Callable[[str, str], None] | None = None) -> list[Path]:
+    """Build the repo folders ``out/<task>`` of several tasks, all or nothing.
+
+    ``configs`` restricts every task to those of its configs named there (a name that
+    belongs to none of the tasks is an error). ``out`` must be absent or empty unless
+    ``overwrite``; with ``overwrite`` only the task folders being built are replaced.
+    """
+    per_task = check_build(tasks, scale, seed, configs)
+    tasks = list(per_task)
+    out = Path(out)
+    check_out(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
+    try:
+        with _terminate_as_interrupt():
+            for name in tasks:
+                _write_repo_into(name, staging / name, scale, seed, per_task[name], on_config)
+            out.mkdir(exist_ok=True)
+            for name in tasks:
+                target = out / name
+                if target.exists():
+                    trash = out / f".{name}.old-{os.getpid()}"
+                    target.rename(trash)
+                    shutil.rmtree(trash)
+                (staging / name).rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out / name for name in tasks]
+
+
+def write_repo(task: str, out: str | os.PathLike, scale: str = "default", seed: int = 0,
+               configs: Iterable[str] | None = None, overwrite: bool = False) -> Path:
+    """Write the Hub dataset repo folder of one task at ``out`` (atomically)."""
+    out = Path(out)
+    if _is_nonempty_dir(out) and not overwrite:
+        raise HFReasoningError(f"{str(out)!r} exists and is not empty; allowed: a new or empty folder, or overwrite=True")
+    staging_root = out.parent / f".{out.name}.repo-{os.getpid()}"
+    try:
+        write_repos([task], staging_root, scale, seed, configs)
+        if out.exists():
+            shutil.rmtree(out)
+        (staging_root / task).rename(out)
+    finally:
+        shutil.rmtree(staging_root, ignore_errors=True)
+    return out
+
+
+def check_build(tasks: Iterable[str], scale: str, seed: int, configs: Iterable[str] | None) -> dict[str, list[str]]:
+    """Check a build request before any work; return the configs to build per task
+    (a named config must belong to at least one of the tasks)."""
+    tasks = list(dict.fromkeys(tasks))
+    if not tasks:
+        raise HFReasoningError("no task given; allowed: " + ", ".join(list_task_names()))
+    for name in tasks:
+        scale_of(get_task(name), scale)
+    check_seed(seed)
+    if not configs:
+        return {name: get_task(name).config_names() for name in tasks}
+    configs = list(dict.fromkeys(configs))
+    per_task = {name: [c for c in configs if c in get_task(name).config_names()] for name in tasks}
+    unmatched = [c for c in configs if not any(c in cs for cs in per_task.values())]
+    if unmatched:
+        check_choice("config", unmatched[0], sorted({c for n in tasks for c in get_task(n).config_names()}))
+    for name, cs in per_task.items():
+        for config in cs:
+            get_task(name).parse_config(config)  # impossible settings fail before any work
+    return {name: cs for name, cs in per_task.items() if cs}
+
+
+def list_task_names() -> list[str]:
+    from .tasks import TASKS
+
+    return list(TASKS)
+
+
+# -- reading and publishing ----------------------------------------------------------------
+
+def card_metadata(folder: str | os.PathLike) -> dict:
+    """The YAML header of a repo folder's README.md."""
+    readme = Path(folder) / "README.md"
+    if not readme.is_file():
+        raise HFReasoningError(f"{str(folder)!r} has no README.md; allowed: a repo folder written by hf-reasoning")
+    text = readme.read_text()
+    if not text.startswith("---"):
+        return {}
+    return yaml.safe_load(text.split("---", 2)[1]) or {}
+
+
+def repo_metadata(folder_or_repo: str | os.PathLike) -> dict:
+    """``{"task", "scale", "seed", "generator_version"}`` of a dataset repo (folder or Hub id)."""
+    path = Path(folder_or_repo)
+    if not path.is_dir():
+        from huggingface_hub import hf_hub_download
+
+        path = Path(hf_hub_download(str(folder_or_repo), "README.md", repo_type="dataset")).parent
+    return dict(card_metadata(path).get("hf_reasoning", {}))
+
+
+def publish(folder: str | os.PathLike, repo_id: str, private: bool = False, dry_run: bool = False,
+            token: str | None = None) -> list[tuple[str, int]]:
+    """Upload a repo folder (dataset or model) with ``create_repo`` + ``upload_folder``.
+
+    Returns the files (relative path, bytes) that are (or, with ``dry_run``, would be)
+    uploaded."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise HFReasoningError(f"{str(folder)!r} is not a folder; allowed: a repo folder written by hf-reasoning")
+    meta = card_metadata(folder)
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        raise HFReasoningError(f"--repo-id {repo_id!r} is not a valid Hub repo id; allowed: ORG/NAME") from None
+    if "/" not in repo_id:
+        raise HFReasoningError(f"--repo-id {repo_id!r} has no namespace; allowed: ORG/NAME")
+    repo_type = "model" if (folder / "config.json").is_file() else "dataset"
+    files = sorted((str(p.relative_to(folder)), p.stat().st_size) for p in folder.rglob("*")
+                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    if dry_run:
+        return files
+    api = HfApi(token=token)
+    try:
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+        api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=repo_type,
+                          commit_message=f"Upload {meta.get('pretty_name', folder.name)} with hf-reasoning",
+                          ignore_patterns=[".*", "**/.*"])
+    except Exception as exc:  # network, auth, offline mode: one line for the user
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise HFReasoningError(f"could not publish {str(folder)!r} to {repo_id!r}: {message}") from None
+    return files
