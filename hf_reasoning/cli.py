@@ -129,6 +129,35 @@ def publish_command(
     console.print(table)
 
 
+@app.command("analyze")
+def analyze_command(
+    task: Annotated[str, typer.Argument(help="Task name (boolean).")],
+    config: Annotated[str, typer.Argument(help="Config name (<preset>-<format>).")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the full analysis as JSON.")] = None,
+):
+    """Print the predictions the sources reason with: Fourier weights, Boolean influence and the
+    canonical-holdout error, the min-degree interpolator and its error on the unseen part."""
+    import json
+
+    from .errors import check_choice
+    from .tasks import get_task
+
+    get_task(task)
+    check_choice("task for analyze", task, ["boolean"])
+    from .tasks.boolean import analyze
+
+    result = analyze(task, config)
+    table = Table(title=f"{task} / {config}: predictions")
+    table.add_column("quantity")
+    table.add_column("value", overflow="fold")
+    for key, value in result.get("predictions", result).items():
+        table.add_row(str(key), json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+    console.print(table)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2))
+        console.print(f"wrote {json_out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: bad input becomes one line on stderr and exit status 2."""
     try:

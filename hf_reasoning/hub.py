@@ -222,3 +222,27 @@ def publish(folder: str | os.PathLike, repo_id: str, private: bool = False, dry_
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise HFReasoningError(f"could not publish {str(folder)!r} to {repo_id!r}: {message}") from None
     return files
+
+
+def dataset_script_main(task: str, argv: list[str] | None = None) -> None:
+    """The body of ``dataset_scripts/<task>.py``: build the task's repo folder and publish it."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=f"Build and publish the `{task}` Hub dataset repo.")
+    parser.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repo")
+    parser.add_argument("--scale", default="paper", help="tiny, default or paper")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--private", action="store_true")
+    parser.add_argument("--dry-run", action="store_true", help="build, then list what would be uploaded")
+    args = parser.parse_args(argv)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = write_repo(task, Path(tmp) / task, scale=args.scale, seed=args.seed)
+            for name, size in publish(folder, args.repo_id, private=args.private, dry_run=args.dry_run):
+                print(f"{size:>12,}  {name}")
+    except HFReasoningError as exc:
+        import sys
+
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

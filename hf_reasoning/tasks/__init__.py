@@ -18,6 +18,6 @@ def get_task(name: str) -> Task:
     return TASKS[name]
 
 
-from . import addition, graphs, parity  # noqa: E402,F401  (registration side effect)
+from . import addition, algorithmic, boolean, boolean_and, graphs, multiplication, parity, pvr  # noqa: E402,F401  (registration side effect)
 
 __all__ = ["TASKS", "SCALES", "Group", "Instances", "Scale", "Task", "get_task", "register"]

@@ -1,0 +1,9 @@
+"""Build and publish the `count` Hub dataset repo (Parquet + dataset card).
+
+    python dataset_scripts/count.py --repo-id ORG/count [--scale paper] [--seed 0] [--private] [--dry-run]
+"""
+
+from hf_reasoning.hub import dataset_script_main
+
+if __name__ == "__main__":
+    dataset_script_main("count")
