@@ -1,6 +1,6 @@
 """Build and publish the `boolean` Hub dataset repo (Parquet + dataset card).
 
-    python dataset_scripts/boolean.py --repo-id ORG/boolean [--scale paper] [--seed 0] [--private] [--dry-run]
+    python dataset_scripts/publish_boolean.py --repo-id ORG/boolean [--scale paper] [--seed 0] [--private] [--dry-run]
 """
 
 from hf_reasoning.hub import dataset_script_main

@@ -1,6 +1,6 @@
 """Build and publish the `addition` Hub dataset repo (Parquet + dataset card).
 
-    python dataset_scripts/addition.py --repo-id ORG/addition [--scale paper] [--seed 0] [--private] [--dry-run]
+    python dataset_scripts/publish_addition.py --repo-id ORG/addition [--scale paper] [--seed 0] [--private] [--dry-run]
 """
 
 from hf_reasoning.hub import dataset_script_main

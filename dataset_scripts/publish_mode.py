@@ -1,6 +1,6 @@
 """Build and publish the `mode` Hub dataset repo (Parquet + dataset card).
 
-    python dataset_scripts/mode.py --repo-id ORG/mode [--scale paper] [--seed 0] [--private] [--dry-run]
+    python dataset_scripts/publish_mode.py --repo-id ORG/mode [--scale paper] [--seed 0] [--private] [--dry-run]
 """
 
 from hf_reasoning.hub import dataset_script_main

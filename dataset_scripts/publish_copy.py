@@ -1,6 +1,6 @@
 """Build and publish the `copy` Hub dataset repo (Parquet + dataset card).
 
-    python dataset_scripts/copy.py --repo-id ORG/copy [--scale paper] [--seed 0] [--private] [--dry-run]
+    python dataset_scripts/publish_copy.py --repo-id ORG/copy [--scale paper] [--seed 0] [--private] [--dry-run]
 """
 
 from hf_reasoning.hub import dataset_script_main

@@ -1,6 +1,6 @@
 """Build and publish the `cycles` Hub dataset repo (Parquet + dataset card).
 
-    python dataset_scripts/cycles.py --repo-id ORG/cycles [--scale paper] [--seed 0] [--private] [--dry-run]
+    python dataset_scripts/publish_cycles.py --repo-id ORG/cycles [--scale paper] [--seed 0] [--private] [--dry-run]
 """
 
 from hf_reasoning.hub import dataset_script_main

@@ -1,6 +1,6 @@
 """Build and publish the `count` Hub dataset repo (Parquet + dataset card).
 
-    python dataset_scripts/count.py --repo-id ORG/count [--scale paper] [--seed 0] [--private] [--dry-run]
+    python dataset_scripts/publish_count.py --repo-id ORG/count [--scale paper] [--seed 0] [--private] [--dry-run]
 """
 
 from hf_reasoning.hub import dataset_script_main

@@ -1,6 +1,6 @@
 """Build and publish the `pvr` Hub dataset repo (Parquet + dataset card).
 
-    python dataset_scripts/pvr.py --repo-id ORG/pvr [--scale paper] [--seed 0] [--private] [--dry-run]
+    python dataset_scripts/publish_pvr.py --repo-id ORG/pvr [--scale paper] [--seed 0] [--private] [--dry-run]
 """
 
 from hf_reasoning.hub import dataset_script_main

@@ -1,6 +1,6 @@
 """Build and publish the `multiplication` Hub dataset repo (Parquet + dataset card).
 
-    python dataset_scripts/multiplication.py --repo-id ORG/multiplication [--scale paper] [--seed 0] [--private] [--dry-run]
+    python dataset_scripts/publish_multiplication.py --repo-id ORG/multiplication [--scale paper] [--seed 0] [--private] [--dry-run]
 """
 
 from hf_reasoning.hub import dataset_script_main

@@ -1,6 +1,6 @@
 """Build and publish the `implications` Hub dataset repo (Parquet + dataset card).
 
-    python dataset_scripts/implications.py --repo-id ORG/implications [--scale paper] [--seed 0] [--private] [--dry-run]
+    python dataset_scripts/publish_implications.py --repo-id ORG/implications [--scale paper] [--seed 0] [--private] [--dry-run]
 """
 
 from hf_reasoning.hub import dataset_script_main

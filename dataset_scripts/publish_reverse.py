@@ -1,6 +1,6 @@
 """Build and publish the `reverse` Hub dataset repo (Parquet + dataset card).
 
-    python dataset_scripts/reverse.py --repo-id ORG/reverse [--scale paper] [--seed 0] [--private] [--dry-run]
+    python dataset_scripts/publish_reverse.py --repo-id ORG/reverse [--scale paper] [--seed 0] [--private] [--dry-run]
 """
 
 from hf_reasoning.hub import dataset_script_main

@@ -1,6 +1,6 @@
 """Build and publish the `parity` Hub dataset repo (Parquet + dataset card).
 
-    python dataset_scripts/parity.py --repo-id ORG/parity [--scale paper] [--seed 0] [--private] [--dry-run]
+    python dataset_scripts/publish_parity.py --repo-id ORG/parity [--scale paper] [--seed 0] [--private] [--dry-run]
 """
 
 from hf_reasoning.hub import dataset_script_main
