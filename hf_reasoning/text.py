@@ -67,7 +67,7 @@ def render(ids: np.ndarray, vocab: Vocab) -> pa.StringArray:
     """Join the tokens of each row of ``ids`` (``-1`` = skip) with single spaces."""
     ids = np.asarray(ids)
     rows = ids.shape[0]
-    ids = ids.reshape(rows, -1)
+    ids = ids.reshape(rows, int(np.prod(ids.shape[1:], dtype=np.int64)))
     if ids.size == 0:
         return pa.array([""] * rows, type=pa.string())
     if ids.min() >= 0:

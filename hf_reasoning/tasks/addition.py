@@ -150,10 +150,8 @@ class Addition(Task):
     def space_log2(self, cfg, fmt, group):
         s = group.length
         bits = 2 * (math.log2(9) + (s - 1) * math.log2(10))
-        if fmt == "inductive":
-            bits += 2 * math.log2(math.comb(cfg.slots_per_operand, s)) + (cfg.slots_per_operand + 1) * math.log2(26)
-        elif fmt == "shift":
-            bits += (s + 3) * math.log2(26)
+        if fmt == "inductive":  # the slot positions shape the question; the fillers are noise
+            bits += 2 * math.log2(math.comb(cfg.slots_per_operand, s))
         return bits
 
     def sample(self, cfg, fmt, group, n, rng, layout_rng):
@@ -168,10 +166,11 @@ class Addition(Task):
             arrays["positions_a"] = random_subsets(layout_rng, n, L, s).astype(np.int16)
             arrays["positions_b"] = (L + 1 + random_subsets(layout_rng, n, L, s)).astype(np.int16)
             arrays["fillers"] = layout_rng.integers(0, 26, size=(n, L + 1), dtype=np.int8)
-            parts += [arrays["positions_a"], arrays["positions_b"], arrays["fillers"]]
+            parts += [arrays["positions_a"], arrays["positions_b"]]
         elif fmt == "shift":
             arrays["fillers"] = layout_rng.integers(0, 26, size=(n, s + 3), dtype=np.int8)
-            parts.append(arrays["fillers"])
+        # the random fillers are not part of the instance: a question is the same question
+        # whatever letters pad it, so they stay out of the key that keeps splits disjoint
         return Instances(arrays, np.concatenate([p.astype(np.int64) for p in parts], axis=1))
 
     def to_columns(self, cfg, fmt, inst):

@@ -220,7 +220,8 @@ class Count(SequenceTask):
         "`length` is `b - a + 1`, the number of answer tokens; `a` is uniform over the starts that fit the "
         "vocabulary. The instance space of a length is tiny (`numbers - length + 1` starts), so its splits "
         "share instances (see Disjoint splits); the OOD lengths themselves are never seen in training. "
-        "Presets: `zhou2023` (numbers 0..149), `zhou2023_small_vocab` (0..63), `zhou2023_large_vocab` (0..999)."
+        "Presets: `zhou2023` (numbers 0..149), `zhou2023_small_vocab` (0..63), `zhou2023_large_vocab` (0..999). "
+        "`answer` holds the answer numbers joined by single spaces; the structured instance is `start`, `end`."
     )
     format_docs = {
         "plain": "prompt `a b =`, completion `a a+1 … b .`; the answer is the completion without `.`. "
@@ -324,7 +325,7 @@ class Copy(SequenceTask):
         "without replacement, presets `zhou2023`, `zhou2023_small_vocab`, `zhou2023_large_vocab` with 100, 64, "
         "1000 numbers) and repeated tokens (drawn with replacement: `zhou2023_repeat` with 10 numbers, "
         "`zhou2023_repeat_small_vocab` with 2, `t2t` with 10) are different distributions, so they are presets. "
-        "`length` is the sequence length."
+        "`length` is the sequence length; `answer` holds the answer numbers joined by single spaces."
     )
     format_docs = {
         "plain": "prompt `x1 … xn =`, completion `x1 … xn .`. Example: `7 2 9 =` → `7 2 9 .`",
@@ -354,7 +355,8 @@ class Reverse(SequenceTask):
     description = (
         "A sequence of numbers drawn with replacement from `0 … numbers-1`; the answer is the sequence "
         "backwards. `length` is the sequence length. Presets: `zhou2023` (numbers 0..9), `zhou2023_small_vocab` "
-        "(0..1), `zhou2023_large_vocab` (0..999), `t2t` (0..9, train 1..40, test 400)."
+        "(0..1), `zhou2023_large_vocab` (0..999), `t2t` (0..9, train 1..40, test 400). `answer` holds the answer "
+        "numbers joined by single spaces."
     )
     format_docs = {
         "plain": "prompt `x1 … xn =`, completion `xn … x1 .`. Example: `7 2 9 =` → `9 2 7 .`",
@@ -404,7 +406,7 @@ class Sort(SequenceTask):
         "A sequence of numbers from `0 … numbers-1`; the answer is the sequence in ascending order. Presets "
         "`zhou2023`, `zhou2023_small_vocab`, `zhou2023_large_vocab` draw unique numbers (100, 64, 1000 numbers); "
         "`zhou2023_repeat` (10 numbers) and `t2t` (1000 numbers, train 1..40, test 400) draw with replacement. "
-        "`length` is the sequence length."
+        "`length` is the sequence length; `answer` holds the sorted numbers joined by single spaces."
     )
     format_docs = {
         "plain": "prompt `x1 … xn =`, completion `y1 … yn .` (ascending). Example: `7 2 9 2 =` → `2 2 7 9 .`",

@@ -300,29 +300,36 @@ class Implications(Task):
         return [Group("cycles_" + "_".join(map(str, s)), sum(s), tuple(s)) for s in cfg.ood_cycle_sizes]
 
     def sample(self, cfg, fmt, group, n, rng, layout_rng):
-        parts, have = [], 0
-        while have < n:
-            batch = self._draw(cfg, group, int((n - have) * 1.25) + 8, rng)
-            parts.append(batch)
-            have += len(batch["src"])
-        arrays = {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}
-        names = random_names(rng, n, arrays["dist"].shape[1])
+        # the label and the wanted distance are drawn first and kept: a row whose graph has
+        # no such query is redrawn with the same wish, so labels stay 50/50 and connected
+        # distances uniform (dropping such rows would favour unconnected, short queries)
+        label = rng.integers(0, 2, size=n, dtype=np.int8)
+        want = np.where(label == 1, rng.integers(1, cfg.max_distance + 1, size=n), -1).astype(np.int16)
+        V = cfg.vertices
+        edges = np.zeros((n, cfg.edges if group.params is None else V, 2), dtype=np.int64)
+        dist = np.zeros((n, V), dtype=np.int16)
+        src = np.zeros(n, dtype=np.int64)
+        dst = np.zeros(n, dtype=np.int64)
+        todo = np.arange(n)
+        while todo.size:
+            e, d, s_, t_, ok = self._draw(cfg, group, want[todo], rng)
+            done = todo[ok]
+            edges[done], dist[done], src[done], dst[done] = e[ok], d[ok], s_[ok], t_[ok]
+            todo = todo[~ok]
+        names = random_names(rng, n, V)
         rows = np.arange(n)[:, None]
-        order = random_permutations(rng, n, arrays["edges"].shape[1])
-        local_edges = np.take_along_axis(arrays["edges"], order[:, :, None], axis=1)
-        edges = names[rows[:, :, None], local_edges]
-        out = {"edges": edges, "names": names, "src_local": arrays["src"], "dist_from_src": arrays["dist"],
-               "src": names[np.arange(n), arrays["src"]], "dst": names[np.arange(n), arrays["dst"]],
-               "label": arrays["label"], "distance": arrays["distance"]}
-        key = np.concatenate([edges.reshape(n, -1), out["src"][:, None], out["dst"][:, None]], axis=1).astype(np.int64)
+        order = random_permutations(rng, n, edges.shape[1])
+        local_edges = np.take_along_axis(edges, order[:, :, None], axis=1)
+        named_edges = names[rows[:, :, None], local_edges]
+        out = {"edges": named_edges, "names": names, "dist_from_src": dist,
+               "src": names[np.arange(n), src], "dst": names[np.arange(n), dst], "label": label, "distance": want}
+        key = np.concatenate([named_edges.reshape(n, -1), out["src"][:, None], out["dst"][:, None]], axis=1).astype(np.int64)
         return Instances(out, key)
 
-    def _draw(self, cfg, group, m, rng):
-        """Graphs, a source and a destination of the wanted kind (at the wanted distance, or
-        unreachable); rows whose source has no such destination are dropped."""
-        V = cfg.vertices
-        label = rng.integers(0, 2, size=m, dtype=np.int8)
-        want = np.where(label == 1, rng.integers(1, cfg.max_distance + 1, size=m), -1)
+    def _draw(self, cfg, group, want, rng):
+        """One graph and source per wished distance (−1 = unreachable) and a destination at
+        that distance; ``ok`` is False where the source has none."""
+        V, m = cfg.vertices, want.shape[0]
         if group.params is None:
             pairs = distinct_draws(rng, m, cfg.edges, V * (V - 1)).astype(np.int64)
             tail, rest = pairs // (V - 1), pairs % (V - 1)
@@ -335,8 +342,7 @@ class Implications(Task):
         scores = np.where(dist == want[:, None], rng.random((m, V)), -1.0)
         dst = scores.argmax(axis=1)
         ok = scores[np.arange(m), dst] >= 0
-        return {"edges": edges[ok], "dist": dist[ok], "src": src[ok], "dst": dst[ok],
-                "label": label[ok], "distance": want[ok].astype(np.int16)}
+        return edges, dist, src, dst, ok
 
     def to_columns(self, cfg, fmt, inst):
         label, names, dist = inst["label"], inst["names"], inst["dist_from_src"]

@@ -155,5 +155,6 @@ class Parity(Task):
             last = " ".join(tokens).split(" # ")[-1].split()
             answer = last[-1] if len(last) == 7 and last[5] == "," else None
         else:
-            answer = tokens[-1]
+            # plain is `p .`; scratchpad ends with the running parity of all n bits
+            answer = tokens[-1] if fmt == "scratchpad" or len(tokens) == 1 else None
         return answer if answer in ("0", "1") else None

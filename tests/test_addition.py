@@ -1,0 +1,351 @@
+"""addition, checked independently of the generator (TASKS.md §3 addition).
+
+Every row of every addition config of the tiny repo: the sum is recomputed from ``a`` and
+``b`` with Python integers, every text is rebuilt token by token from the structured columns,
+and the prompt is parsed back into the instance. The scratchpad steps, the random-space
+inductive states (pointers, digits, carries, result register with fillers) and the shift
+states are re-derived from the question and the previous state only, by a reference written
+from TASKS.md; the reference is first checked against the spec's own examples.
+"""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+
+from hf_reasoning.tasks import get_task
+
+TASK = "addition"
+LETTERS = set(string.ascii_lowercase)
+ALL_FORMATS = ("plain", "reversed", "index_hints", "reversed_index_hints", "scratchpad", "inductive", "shift")
+
+
+def fmt_of(config: str) -> str:
+    return config.rpartition("-")[2]
+
+
+def expected_answer(a: str, b: str) -> str:
+    s = len(a)
+    return str(int(a) + int(b)).zfill(s + 1)
+
+
+def hinted(digits: str) -> list[str]:
+    out = []
+    for i, d in enumerate(digits, start=1):
+        out += [f"h{i}", d]
+    return out
+
+
+def pointer_tokens(p: int) -> list[str]:
+    return ["-", "1"] if p == -1 else [str(p // 10), str(p % 10)]
+
+
+def split_on(tokens: list[str], sep: str) -> list[list[str]]:
+    parts, cur = [], []
+    for t in tokens:
+        if t == sep:
+            parts.append(cur)
+            cur = []
+        else:
+            cur.append(t)
+    parts.append(cur)
+    return parts
+
+
+# -- reference state machines (from the question and the previous state only) -----------------
+
+def random_space_states(prompt_tokens: list[str]) -> list[list[str]]:
+    """States ``[ p p ] da [ p p ] db c carry r <register>`` of the random-space format.
+
+    a sits in slots 0..L-1, ``+`` in slot L, b in L+1..2L; the register (``$`` + L+1 fillers)
+    follows ``=``. Each state moves each pointer to the next digit leftwards in its field (a:
+    ``- 1`` once used up; b: the ``+`` slot once used up, as in the spec's example), adds the
+    two digits (``_`` = 0) and the carry, and shifts the new digit into the register's front,
+    dropping its last token. It stops after the state in which both numbers are used up."""
+    eq = prompt_tokens.index("=")
+    slots = prompt_tokens[:eq]
+    assert len(slots) % 2 == 1
+    L = (len(slots) - 1) // 2
+    assert slots[L] == "+"
+    register = prompt_tokens[eq + 1:]
+    assert register[0] == "$" and len(register) == L + 2
+    pa, pb, carry = L, 2 * L + 1, 0
+    states = []
+    while True:
+        pa = next((j for j in range(pa - 1, -1, -1) if slots[j] != "_"), -1)
+        pb = next((j for j in range(pb - 1, L, -1) if slots[j] != "_"), L)
+        da = slots[pa] if pa >= 0 else "_"
+        db = slots[pb] if pb > L else "_"
+        column = (int(da) if da != "_" else 0) + (int(db) if db != "_" else 0) + carry
+        digit, carry = column % 10, column // 10
+        register = [str(digit)] + register[:-1]
+        states.append(["[", *pointer_tokens(pa), "]", da, "[", *pointer_tokens(pb), "]", db, "c", str(carry), "r",
+                       *register])
+        if pa == -1 and pb == L:
+            return states
+
+
+def shift_states(prompt_tokens: list[str]) -> list[list[str]]:
+    """All states of the shift format, the prompt (first state) included.
+
+    ``fa $ a… + fb $ b… = $ fillers… | carry``: each next state rotates each operand block
+    right by one (its last digit to the front), adds the two digits now in front and the carry,
+    writes the digit at the register's front (dropping its last token) and the new carry. After
+    s steps the last state is the register with the final carry written in front."""
+    plus, eq, bar = prompt_tokens.index("+"), prompt_tokens.index("="), prompt_tokens.index("|")
+    block_a, block_b = prompt_tokens[:plus], prompt_tokens[plus + 1: eq]
+    register, carry = prompt_tokens[eq + 1: bar], int(prompt_tokens[bar + 1])
+    assert len(prompt_tokens) == bar + 2
+    s = len(block_a) - 2
+    states = [list(prompt_tokens)]
+    for _ in range(s):
+        block_a = [block_a[-1]] + block_a[:-1]
+        block_b = [block_b[-1]] + block_b[:-1]
+        column = int(block_a[0]) + int(block_b[0]) + carry
+        digit, carry = column % 10, column // 10
+        register = [str(digit)] + register[:-1]
+        states.append([*block_a, "+", *block_b, "=", *register, "|", str(carry)])
+    states.append([str(carry)] + register)
+    return states
+
+
+def digits_before_dollar(state: list[str]) -> str:
+    i = state.index("$")
+    assert all(t.isdigit() and len(t) == 1 for t in state[:i]), state
+    return "".join(state[:i])
+
+
+# -- the row checker --------------------------------------------------------------------------
+
+def check_row(row: dict, config: str) -> str:
+    fmt = fmt_of(config)
+    a, b = row["a"], row["b"]
+    s = row["length"]
+    assert len(a) == len(b) == s and a.isdigit() and b.isdigit()
+    assert a[0] != "0" and b[0] != "0", (a, b)
+    assert row["group"] == str(s)
+    answer = expected_answer(a, b)
+    assert row["answer"] == answer
+    prompt, completion = row["prompt"], row["completion"]
+    for text in (prompt, completion):
+        assert text == " ".join(text.split()), repr(text)
+    ptoks, ctoks = prompt.split(" "), completion.split(" ")
+    assert ctoks[-1] == "."
+    if fmt in ("plain", "reversed", "scratchpad"):
+        assert ptoks == [*a, "+", *b, "="]
+        if fmt == "plain":
+            assert ctoks == [*answer, "."]
+        elif fmt == "reversed":
+            assert ctoks == [*answer[::-1], "."]
+        else:
+            expected, carry = [], 0
+            for da, db in zip(reversed(a), reversed(b)):
+                column = int(da) + int(db) + carry
+                expected += [da, db, str(carry), str(column % 10), ";"]
+                carry = column // 10
+            assert ctoks == [*expected, *answer, "."]
+    elif fmt in ("index_hints", "reversed_index_hints"):
+        assert ptoks == [*hinted("0" + a), "+", *hinted("0" + b), "="]
+        pairs = [[f"h{i}", d] for i, d in enumerate(answer, start=1)]
+        if fmt == "reversed_index_hints":
+            pairs = pairs[::-1]
+        assert ctoks == [t for p in pairs for t in p] + ["."]
+    elif fmt == "inductive":
+        pos_a, pos_b, fillers = list(row["positions_a"]), list(row["positions_b"]), row["fillers"]
+        eq = ptoks.index("=")
+        L = (eq - 1) // 2
+        assert ":" not in ptoks and ctoks[0] == ":"
+        # structured → prompt
+        assert pos_a == sorted(set(pos_a)) and pos_b == sorted(set(pos_b))
+        assert len(pos_a) == len(pos_b) == s
+        assert all(0 <= p < L for p in pos_a) and all(L < p <= 2 * L for p in pos_b)
+        slots = ["_"] * (2 * L + 1)
+        slots[L] = "+"
+        for p, d in zip(pos_a, a):
+            slots[p] = d
+        for p, d in zip(pos_b, b):
+            slots[p] = d
+        assert len(fillers) == L + 1 and set(fillers) <= LETTERS
+        assert ptoks == [*slots, "=", "$", *fillers]
+        # prompt → instance
+        assert "".join(t for t in ptoks[:L] if t != "_") == a
+        assert "".join(t for t in ptoks[L + 1: eq] if t != "_") == b
+        # completion → states, each from the question and the previous state
+        states = split_on(ctoks[1:-1], "#")
+        assert states == random_space_states(ptoks)
+        assert len(states) == s + 1
+        for t, state in enumerate(states):
+            register = state[13:]
+            assert len(register) == L + 2
+            k = register.index("$")
+            assert k == t + 1  # t + 1 result digits so far, newest (most significant) first
+            assert register[k + 1:] == list(fillers[: L + 1 - k])  # the prompt's fillers, the right number dropped
+        # the fillers are never needed for the answer: the digits before `$` are the sum
+        assert digits_before_dollar(states[-1][13:]) == answer
+    elif fmt == "shift":
+        fillers = row["fillers"]
+        assert len(fillers) == s + 3 and set(fillers) <= LETTERS
+        assert ptoks == [fillers[0], "$", *a, "+", fillers[1], "$", *b, "=", "$", *fillers[2:], "|", "0"]
+        assert ctoks[0] == "#" and ":" not in ctoks
+        states = [ptoks] + split_on(ctoks[1:-1], "#")
+        assert states == shift_states(ptoks)
+        assert len(states) == s + 2
+        for t, state in enumerate(states[:-1]):
+            register = state[state.index("=") + 1: state.index("|")]
+            assert register.index("$") == t
+            assert register[t + 1:] == list(fillers[2: 2 + s + 1 - t])
+        assert digits_before_dollar(states[-1]) == answer
+        assert states[-1][states[-1].index("$") + 1:] == [fillers[2]]
+    else:
+        raise AssertionError(f"unknown addition format {fmt!r}")
+    return answer
+
+
+# -- the spec's examples validate the references ----------------------------------------------
+
+SPEC_RS_PROMPT = "3 4 _ 5 _ + 7 _ 8 9 _ = $ j h w b a r"
+SPEC_RS_FIRST = "[ 0 3 ] 5 [ 0 9 ] 9 c 1 r 4 $ j h w b a"
+SPEC_RS_LAST = "[ - 1 ] _ [ 0 5 ] _ c 0 r 1 1 3 4 $ j h"
+SPEC_SHIFT_PROMPT = "m $ 4 5 + l $ 7 8 = $ a q b | 0"
+SPEC_SHIFT_COMPLETION = "# 5 m $ 4 + 8 l $ 7 = 3 $ a q | 1 # 4 5 m $ + 7 8 l $ = 2 3 $ a | 1 # 1 2 3 $ a ."
+
+
+def test_references_reproduce_spec_examples():
+    states = random_space_states(SPEC_RS_PROMPT.split())
+    assert " ".join(states[0]) == SPEC_RS_FIRST
+    assert " ".join(states[-1]) == SPEC_RS_LAST
+    assert len(states) == 4
+    completion = ": " + " # ".join(" ".join(st) for st in states) + " ."
+    assert get_task(TASK).parse_answer("inductive", completion) == "1134"
+    shift = shift_states(SPEC_SHIFT_PROMPT.split())
+    assert "# " + " # ".join(" ".join(st) for st in shift[1:]) + " ." == SPEC_SHIFT_COMPLETION
+    assert get_task(TASK).parse_answer("shift", SPEC_SHIFT_COMPLETION) == "123"
+
+
+def test_reference_rejects_corrupted_rows(read_split):
+    for config in ("abbe2024-inductive", "abbe2024_shift-shift", "abbe2024-scratchpad", "abbe2024-plain"):
+        row = read_split(TASK, config, "ood")[0]
+        check_row(row, config)
+        tokens = row["completion"].split(" ")
+        i = next(i for i in range(len(tokens) // 2, len(tokens)) if tokens[i].isdigit())
+        tokens[i] = str((int(tokens[i]) + 1) % 10)
+        with pytest.raises(AssertionError):
+            check_row({**row, "completion": " ".join(tokens)}, config)
+        with pytest.raises(AssertionError):
+            check_row({**row, "a": row["a"][:-1] + str((int(row["a"][-1]) + 1) % 10)}, config)
+    row = read_split(TASK, "abbe2024-inductive", "train")[0]
+    fillers = row["fillers"]
+    with pytest.raises(AssertionError):  # the register must carry the prompt's fillers
+        check_row({**row, "fillers": fillers[1:] + fillers[0]}, "abbe2024-inductive")
+
+
+# -- the repo's configs --------------------------------------------------------------------------
+
+def test_spec_configs_present(repo_configs):
+    configs = set(repo_configs(TASK))
+    required = {f"abbe2024-{f}" for f in ("plain", "reversed", "index_hints", "reversed_index_hints",
+                                          "scratchpad", "inductive")}
+    required |= {"abbe2024_shift-shift"}
+    assert required <= configs, required - configs
+    assert {fmt_of(c) for c in configs} == set(ALL_FORMATS)
+
+
+def test_every_row_of_every_config(repo_configs, config_splits, read_split):
+    checked = 0
+    for config in repo_configs(TASK):
+        for split in config_splits(TASK, config):
+            rows = read_split(TASK, config, split)
+            assert rows, (config, split)
+            for row in rows:
+                check_row(row, config)
+                checked += 1
+    assert checked > 8000
+
+
+def test_sum_has_carries_and_no_final_carry(read_split):
+    """The data exercises both cases: a final carry (leading 1) and none (leading 0)."""
+    answers = [r["answer"] for r in read_split(TASK, "abbe2024-plain", "train")]
+    assert any(x[0] == "1" for x in answers) and any(x[0] == "0" for x in answers)
+
+
+@pytest.mark.parametrize("preset,train,ood", [
+    ("abbe2024", range(1, 11), range(12, 31, 2)),
+    ("abbe2024_shift", range(1, 5), range(12, 31, 2)),
+])
+def test_abbe2024_lengths(read_split, repo_configs, preset, train, ood):
+    for config in [c for c in repo_configs(TASK) if c.startswith(preset + "-")]:
+        for split in ("train", "validation", "test"):
+            assert {r["length"] for r in read_split(TASK, config, split)} <= set(train)
+        assert {r["length"] for r in read_split(TASK, config, "ood")} == set(ood)
+        # training lengths with P(s) ∝ s
+        lengths = [r["length"] for r in read_split(TASK, config, "train")]
+        weights = {s: s / sum(train) for s in train}
+        mean = sum(s * w for s, w in weights.items())
+        sd = (sum(s * s * w for s, w in weights.items()) - mean ** 2) ** 0.5
+        assert abs(sum(lengths) / len(lengths) - mean) < 5 * sd / len(lengths) ** 0.5, config
+        counts = {s: lengths.count(s) for s in train}
+        assert counts[max(train)] > counts[min(train)]
+
+
+def test_zhou2023_and_t2t_lengths(read_split, repo_configs):
+    for config in repo_configs(TASK):
+        if config.startswith("zhou2023-"):
+            train = {r["length"] for s in ("train", "validation", "test") for r in read_split(TASK, config, s)}
+            ood = {r["length"] for r in read_split(TASK, config, "ood")}
+            assert train <= set(range(1, 41)) and 40 in train
+            assert ood <= set(range(41, 101)) and 100 in ood
+        if config.startswith("t2t-"):
+            train = {r["length"] for s in ("train", "validation", "test") for r in read_split(TASK, config, s)}
+            assert train <= set(range(1, 41))
+            assert {r["length"] for r in read_split(TASK, config, "ood")} == {400}
+
+
+def test_formats_of_a_preset_share_instances(read_split, repo_configs):
+    by_format = {fmt_of(c): read_split(TASK, c, "train") for c in repo_configs(TASK) if c.startswith("abbe2024-")}
+    first = [(r["a"], r["b"]) for r in by_format["plain"]]
+    for rows in by_format.values():
+        assert [(r["a"], r["b"]) for r in rows] == first
+
+
+# -- parse_answer against the recomputed answer --------------------------------------------------
+
+def test_parse_answer_of_every_row(repo_configs, read_split):
+    task = get_task(TASK)
+    for config in repo_configs(TASK):
+        fmt = fmt_of(config)
+        for row in read_split(TASK, config, "train") + read_split(TASK, config, "ood"):
+            assert task.parse_answer(fmt, row["completion"]) == expected_answer(row["a"], row["b"])
+
+
+@pytest.mark.parametrize("fmt,completion", [
+    ("plain", ""),
+    ("plain", "1 2 3"),                     # no end token
+    ("plain", "1 2 . 3 ."),
+    ("plain", "1 x 3 ."),
+    ("plain", "."),
+    ("reversed", "3 2 a ."),
+    ("index_hints", "h1 1 h2 x ."),
+    ("reversed_index_hints", "h2 ."),
+    ("scratchpad", "4 5 0 9 ; 0 9 x ."),
+    ("inductive", ": [ - 1 ] _ [ 0 5 ] _ c 0 r 1 1 3 4 j h ."),  # register without `$`
+    ("inductive", ": [ - 1 ] _ [ 0 5 ] _ c 0 r 1 q 3 4 $ j h ."),  # a filler before `$`
+    ("inductive", ": [ - 1 ] _ [ 0 5 ] _ c 0 r 1 1 3 4 $ j h"),  # no end token
+    ("shift", "# 9 h $ 7 + 4 q $ 1 = 3 $ c p | 1 # 0 9 1 3 c ."),  # last state without `$`
+    ("shift", "# 0 9 1 3 $ c"),
+    ("shift", "# c 9 1 3 $ c ."),
+])
+def test_parse_answer_rejects_malformed(fmt, completion):
+    assert get_task(TASK).parse_answer(fmt, completion) is None
+
+
+@pytest.mark.parametrize("fmt,completion,answer", [
+    ("plain", "0 2 5 .", "025"),
+    ("reversed", "5 2 0 .", "025"),
+    ("index_hints", "h1 0 h2 2 h3 5 .", "025"),
+    ("reversed_index_hints", "h3 5 h2 2 h1 0 .", "025"),
+    ("scratchpad", "2 3 0 5 ; 1 1 0 2 ; 0 2 5 .", "025"),
+    ("shift", "# 9 $ + 1 $ = 0 $ x | 1 # 1 0 $ x .", "10"),
+])
+def test_parse_answer_well_formed(fmt, completion, answer):
+    assert get_task(TASK).parse_answer(fmt, completion) == answer
