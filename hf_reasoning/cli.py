@@ -129,6 +129,16 @@ def publish_command(
     console.print(table)
 
 
+@app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             add_help_option=False)
+def train_command(ctx: typer.Context):
+    """Train a baseline (options of `python -m hf_reasoning.train --help`; also runs under
+    `accelerate launch -m hf_reasoning.train …`)."""
+    from .train import main as train_main
+
+    train_main(list(ctx.args))
+
+
 @app.command("analyze")
 def analyze_command(
     task: Annotated[str, typer.Argument(help="Task name (boolean).")],
