@@ -76,6 +76,8 @@ def render(ids: np.ndarray, vocab: Vocab) -> pa.StringArray:
         lengths = vocab.lengths[ids]
         if (lengths == lengths[0]).all():  # every column holds tokens of one length
             return _render_columns(ids, vocab, lengths[0])
+        if vocab.words_trailing is not None:
+            return _render_dense(ids, vocab, lengths)
     valid = ids >= 0
     flat = ids[valid]
     tokens_per_row = valid.sum(axis=1)
@@ -115,6 +117,19 @@ def _render_single_char(ids: np.ndarray, vocab: Vocab) -> pa.StringArray:
     data[:, 0::2] = vocab.table[:, 0][ids]
     offsets = np.arange(rows + 1, dtype=np.int64) * stride
     return _string_array(rows, offsets, data.reshape(-1))
+
+
+def _render_dense(ids: np.ndarray, vocab: Vocab, lengths: np.ndarray) -> pa.StringArray:
+    """No gaps, mixed token lengths (e.g. numbers 0..999): each token with its trailing space
+    is one 8-byte word; one boolean mask keeps its bytes (no space after a row's last)."""
+    rows, width = ids.shape
+    keep_bytes = lengths + 1
+    keep_bytes[:, -1] -= 1
+    keep = np.arange(8)[None, None, :] < keep_bytes[:, :, None]
+    data = vocab.words_trailing[ids].view(np.uint8).reshape(rows, width, 8)[keep]
+    offsets = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(keep_bytes.sum(axis=1), out=offsets[1:])
+    return _string_array(rows, offsets, data)
 
 
 def _render_columns(ids: np.ndarray, vocab: Vocab, token_len: np.ndarray) -> pa.StringArray:

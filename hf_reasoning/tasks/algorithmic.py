@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from ..errors import HFReasoningError
 from ..text import Vocab, list_array, render
 from . import register
-from .base import Group, Instances, Task, length_groups, positive_lengths, split_completion
+from .base import Instances, Task, length_groups, positive_lengths, split_completion
 
 MAX_NUMBER = 1000  # number tokens 0..999
 MAX_HINT = 400  # index hints h1..h400
@@ -124,7 +124,9 @@ class SequenceTask(Task):
             raise HFReasoningError(f"{self.name} numbers={cfg.numbers} is out of range; allowed: 1..{MAX_NUMBER}")
         longest = max(cfg.train_lengths + cfg.ood_lengths)
         if cfg.unique and not self.allow_unique:
-            raise HFReasoningError(f"{self.name} with unique=True has no single answer; allowed: unique=False")
+            raise HFReasoningError(
+                f"{self.name} with unique=True makes every number a tie (the answer is just the minimum); "
+                f"allowed: unique=False")
         if cfg.unique and longest > cfg.numbers:
             raise HFReasoningError(
                 f"{self.name} with unique tokens of length {longest} needs at least {longest} numbers, got "
@@ -133,7 +135,8 @@ class SequenceTask(Task):
             raise HFReasoningError(f"inductive {self.name} counts copies with number tokens; allowed: lengths up to "
                                    f"{MAX_NUMBER - 1}, got {longest}")
         if fmt == "index_hints" and longest > MAX_HINT:
-            raise HFReasoningError(f"index hints go up to h{MAX_HINT}; allowed: lengths up to {MAX_HINT}, got {longest}")
+            raise HFReasoningError(
+                f"index hints go up to h{MAX_HINT}; allowed: lengths up to {MAX_HINT}, got {longest}")
 
     def train_groups(self, cfg):
         return length_groups(cfg.train_lengths)

@@ -110,7 +110,8 @@ class Multiplication(Task):
         positive_lengths("multiplication lengths", cfg.train_lengths + cfg.ood_lengths)
         longest = max(cfg.train_lengths + cfg.ood_lengths)
         if fmt == "inductive" and longest > 99:
-            raise HFReasoningError(f"inductive multiplication writes 2-digit indices; allowed: at most 99 digits, got {longest}")
+            raise HFReasoningError(
+                f"inductive multiplication writes 2-digit indices; allowed: at most 99 digits, got {longest}")
         if fmt in ("index_hints", "reversed_index_hints") and 2 * longest > MAX_HINT:
             raise HFReasoningError(
                 f"index hints go up to h{MAX_HINT} (2s hints per number); allowed: at most {MAX_HINT // 2} digits, "
