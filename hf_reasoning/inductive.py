@@ -24,6 +24,7 @@ any point of a generation.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -107,7 +108,7 @@ def attention_mask_from_segments(segment_ids: torch.Tensor, dtype: torch.dtype =
     query = segment_ids[:, :, None]
     key = segment_ids[:, None, :]
     causal = torch.ones(length, length, dtype=torch.bool, device=segment_ids.device).tril_()
-    allowed = causal & (key != PADDING) & ((key == QUESTION) | (key == query))
+    allowed = causal & (query != PADDING) & (key != PADDING) & ((key == QUESTION) | (key == query))
     allowed |= torch.eye(length, dtype=torch.bool, device=segment_ids.device)
     mask = torch.zeros(allowed.shape, dtype=dtype, device=segment_ids.device)
     mask.masked_fill_(~allowed, torch.finfo(dtype).min)
@@ -121,9 +122,13 @@ def collate_layouts(
     dtype: torch.dtype = torch.float32,
     pad_to_multiple_of: int | None = None,
     with_labels: bool = True,
+    padding_side: str = "right",
 ) -> dict[str, torch.Tensor]:
-    """Right-pad layouts into model inputs: ``input_ids``, ``position_ids``, the 4D
-    ``attention_mask`` and (``with_labels``) ``labels`` (-100 off target and on padding)."""
+    """Pad layouts into model inputs: ``input_ids``, ``position_ids``, the 4D
+    ``attention_mask`` and (``with_labels``) ``labels`` (-100 off target and on padding).
+
+    Training pads on the right; decoding pads on the left so that every row's last token
+    is at index -1 (the mask, not the index, says what is padding either way)."""
     longest = max(len(layout) for layout in layouts)
     if pad_to_multiple_of:
         longest = -(-longest // pad_to_multiple_of) * pad_to_multiple_of
@@ -134,14 +139,16 @@ def collate_layouts(
     labels = torch.full((batch, longest), IGNORE_INDEX, dtype=torch.long)
     for row, layout in enumerate(layouts):
         n = len(layout)
+        # padding gets position 0 on the left and the last real position on the right, so
+        # no padded position exceeds the real ones
+        span = slice(longest - n, longest) if padding_side == "left" else slice(0, n)
         ids = torch.tensor(layout.input_ids, dtype=torch.long)
-        input_ids[row, :n] = ids
-        position_ids[row, :n] = torch.tensor(layout.position_ids, dtype=torch.long)
-        segment_ids[row, :n] = torch.tensor(layout.segment_ids, dtype=torch.long)
-        labels[row, :n] = torch.where(torch.tensor(layout.targets, dtype=torch.bool), ids, IGNORE_INDEX)
-        # padding continues the last position so no padded position exceeds the real ones
-        if n < longest:
-            position_ids[row, n:] = layout.position_ids[-1] if n else 0
+        input_ids[row, span] = ids
+        position_ids[row, span] = torch.tensor(layout.position_ids, dtype=torch.long)
+        segment_ids[row, span] = torch.tensor(layout.segment_ids, dtype=torch.long)
+        labels[row, span] = torch.where(torch.tensor(layout.targets, dtype=torch.bool), ids, IGNORE_INDEX)
+        if padding_side == "right" and 0 < n < longest:
+            position_ids[row, n:] = layout.position_ids[-1]
     out = {
         "input_ids": input_ids,
         "position_ids": position_ids,
@@ -196,7 +203,7 @@ class InductiveCollator:
         # and end states are token boundaries whatever the tokenizer.
         prompt_ids = self.tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
         pieces = [piece for opening, states in split for piece in (opening, *states)]
-        piece_ids = iter(encode_pieces(self.tokenizer, ["", *pieces])[1:])
+        piece_ids = iter(encode_pieces(self.tokenizer, pieces, continuation=True))
         bos = [self.bos_token_id] if self.bos_token_id is not None else []
         out: list[Layout] = []
         for prompt, (opening, states) in zip(prompt_ids, split):
@@ -297,15 +304,19 @@ def _decode(tokenizer: PreTrainedTokenizerBase, ids: Sequence[int]) -> str:
     return " ".join(tokenizer.decode(list(ids), skip_special_tokens=True).split())
 
 
-def _forward_logits(model, batch: dict[str, torch.Tensor], last_index: torch.Tensor) -> torch.Tensor:
-    """Logits of the last real token of each row (only those are computed by the head)."""
+def _last_logits(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Logits of the last token of each left-padded row (the head runs on that token only)."""
     device = next(model.parameters()).device
     batch = {k: v.to(device) for k, v in batch.items()}
-    if "attention_mask" in batch and batch["attention_mask"].is_floating_point():
-        batch["attention_mask"] = batch["attention_mask"].to(model.dtype if model.dtype.is_floating_point else torch.float32)
-    out = model(**batch, use_cache=False)
-    rows = torch.arange(out.logits.shape[0], device=out.logits.device)
-    return out.logits[rows, last_index.to(out.logits.device)]
+    if batch["attention_mask"].is_floating_point() and model.dtype.is_floating_point:
+        batch["attention_mask"] = batch["attention_mask"].to(model.dtype)
+    if "logits_to_keep" in inspect.signature(model.forward).parameters:
+        batch["logits_to_keep"] = 1
+    return model(**batch, use_cache=False).logits[:, -1]
+
+
+def _budgets(max_new_tokens: int | Sequence[int], n: int) -> list[int]:
+    return [max_new_tokens] * n if isinstance(max_new_tokens, int) else list(max_new_tokens)
 
 
 @torch.no_grad()
@@ -315,7 +326,7 @@ def greedy_inductive(
     prompts: Sequence[str],
     *,
     shift: bool,
-    max_new_tokens: int,
+    max_new_tokens: int | Sequence[int],
     window: bool = True,
     lockstep: bool = False,
     bos_token_id: int | None = None,
@@ -326,22 +337,24 @@ def greedy_inductive(
     is fed with its mask at every token. ``window=True`` feeds only the question and the
     current segment (copy of the previous state + the state being written), which the mask
     makes equivalent. ``shift`` selects the no-``:`` format (the prompt is the first state).
-    ``lockstep`` runs exactly ``max_new_tokens`` forward passes even when every row is done
-    (sharded models, whose forward is a collective, need the same number on every rank).
+    ``max_new_tokens`` is one budget or one per prompt. ``lockstep`` runs exactly
+    max(budgets) forward passes even when every row is done (sharded models, whose forward
+    is a collective, need the same number on every rank).
     """
     markers = _MarkerTest(tokenizer)
     pad = _pad_token_id(tokenizer)
     bos = [bos_token_id] if bos_token_id is not None else []
     prompt_ids = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
     n = len(prompts)
+    budgets = _budgets(max_new_tokens, n)
     question = [([] if shift else bos + p) for p in prompt_ids]
     # finished states (each with its end marker) and the state being written
     finished: list[list[list[int]]] = [[] for _ in range(n)]
     current = [(bos + p if shift else []) for p in prompt_ids]
     generated: list[list[int]] = [[] for _ in range(n)]
     opened = [shift] * n  # inductive: the first generated token (':') joins the question
-    done = [False] * n
-    for _ in range(max_new_tokens):
+    done = [budgets[i] <= 0 for i in range(n)]
+    for _ in range(max(budgets, default=0)):
         active = [i for i in range(n) if not done[i]]
         if not active and not lockstep:
             break
@@ -354,13 +367,11 @@ def greedy_inductive(
             else:
                 segments, _ = duplicated_segments([*finished[i], current[i]])
                 layouts.append(segment_layout(question[i], segments))
-        batch = collate_layouts(layouts, pad, with_labels=False)
-        last = torch.tensor([len(layout) - 1 for layout in layouts])
-        next_ids = _forward_logits(model, batch, last).argmax(-1).tolist()
-        if not active:
-            continue
-        for i, token in zip(rows, next_ids):
+        batch = collate_layouts(layouts, pad, with_labels=False, padding_side="left")
+        next_ids = _last_logits(model, batch).argmax(-1).tolist()
+        for i, token in zip(active, next_ids):
             generated[i].append(token)
+            done[i] = len(generated[i]) >= budgets[i]
             if not opened[i]:
                 question[i].append(token)
                 opened[i] = True
@@ -380,7 +391,7 @@ def greedy_causal(
     tokenizer: PreTrainedTokenizerBase,
     prompts: Sequence[str],
     *,
-    max_new_tokens: int,
+    max_new_tokens: int | Sequence[int],
     lockstep: bool = False,
     bos_token_id: int | None = None,
 ) -> list[str]:
@@ -389,9 +400,10 @@ def greedy_causal(
     pad = _pad_token_id(tokenizer)
     bos = [bos_token_id] if bos_token_id is not None else []
     contexts = [bos + p for p in tokenizer(list(prompts), add_special_tokens=False)["input_ids"]]
+    budgets = _budgets(max_new_tokens, len(prompts))
     generated: list[list[int]] = [[] for _ in prompts]
-    done = [False] * len(prompts)
-    for _ in range(max_new_tokens):
+    done = [b <= 0 for b in budgets]
+    for _ in range(max(budgets, default=0)):
         active = [i for i in range(len(prompts)) if not done[i]]
         if not active and not lockstep:
             break
@@ -400,20 +412,22 @@ def greedy_causal(
         input_ids = torch.full((len(rows), longest), pad, dtype=torch.long)
         attention_mask = torch.zeros((len(rows), longest), dtype=torch.long)
         for r, i in enumerate(rows):
-            input_ids[r, : len(contexts[i])] = torch.tensor(contexts[i])
-            attention_mask[r, : len(contexts[i])] = 1
-        last = attention_mask.sum(-1) - 1
-        next_ids = _forward_logits(model, {"input_ids": input_ids, "attention_mask": attention_mask}, last).argmax(-1).tolist()
-        if not active:
-            continue
-        for i, token in zip(rows, next_ids):
+            input_ids[r, longest - len(contexts[i]) :] = torch.tensor(contexts[i])
+            attention_mask[r, longest - len(contexts[i]) :] = 1
+        # left padding: positions count real tokens only
+        position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        batch = {"input_ids": input_ids, "attention_mask": attention_mask, "position_ids": position_ids}
+        if "position_ids" not in inspect.signature(model.forward).parameters:
+            del batch["position_ids"]
+        next_ids = _last_logits(model, batch).argmax(-1).tolist()
+        for i, token in zip(active, next_ids):
             contexts[i].append(token)
             generated[i].append(token)
-            done[i] = markers.last_token_is(".", generated[i])
+            done[i] = markers.last_token_is(".", generated[i]) or len(generated[i]) >= budgets[i]
     return [_decode(tokenizer, g) for g in generated]
 
 
-def greedy_complete(model, tokenizer, prompts: Sequence[str], fmt: str, *, max_new_tokens: int, **kwargs) -> list[str]:
+def greedy_complete(model, tokenizer, prompts: Sequence[str], fmt: str, *, max_new_tokens, **kwargs) -> list[str]:
     """Greedy completions in the way ``fmt`` is trained (see the two functions above)."""
     if is_inductive_format(fmt):
         return greedy_inductive(model, tokenizer, prompts, shift=fmt == "shift", max_new_tokens=max_new_tokens, **kwargs)

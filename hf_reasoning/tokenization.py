@@ -58,14 +58,15 @@ def build_tokenizer_from_texts(texts: Iterable[str], **kwargs) -> PreTrainedToke
     return build_tokenizer(sorted(seen), **kwargs)
 
 
-def encode_pieces(tokenizer: PreTrainedTokenizerBase, pieces: Sequence[str]) -> list[list[int]]:
+def encode_pieces(tokenizer: PreTrainedTokenizerBase, pieces: Sequence[str], *, continuation: bool = False) -> list[list[int]]:
     """Token ids of each piece, tokenised separately (one batched call).
 
-    Pieces are consecutive parts of one space-joined text; every piece but the first is
-    encoded with its leading space, which is how a byte-level BPE sees it inside the full
-    text (a word-level tokenizer ignores the space).
+    Pieces are consecutive parts of one space-joined text; every piece but the first (every
+    piece, if they all continue a text: ``continuation``) is encoded with its leading
+    space, which is how a byte-level BPE sees it inside the full text (a word-level
+    tokenizer ignores the space).
     """
-    texts = [piece if i == 0 else " " + piece for i, piece in enumerate(pieces)]
+    texts = [piece if i == 0 and not continuation else " " + piece for i, piece in enumerate(pieces)]
     if not texts:
         return []
     return tokenizer(texts, add_special_tokens=False)["input_ids"]
@@ -83,8 +84,8 @@ def completion_states(completion: str) -> tuple[str, list[str]]:
         raise HFReasoningError(
             f"inductive completion {completion[:40]!r} must start with ':' (inductive) or '#' (shift)"
         )
-    if tokens[-1] != ".":
-        raise HFReasoningError(f"inductive completion {completion[-40:]!r} must end with '.'")
+    if tokens[-1] != "." or "." in tokens[:-1]:
+        raise HFReasoningError(f"inductive completion {completion[-40:]!r} must end with its only '.'")
     states: list[str] = []
     current: list[str] = []
     for token in tokens[1:]:
@@ -92,8 +93,8 @@ def completion_states(completion: str) -> tuple[str, list[str]]:
         if token in ("#", "."):
             states.append(" ".join(current))
             current = []
-    if current or not states:
-        raise HFReasoningError(f"inductive completion {completion[:40]!r} has text after its end token '.'")
+    if not states:
+        raise HFReasoningError(f"inductive completion {completion[:40]!r} has no state")
     return tokens[0], states
 
 

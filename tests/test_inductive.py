@@ -171,13 +171,21 @@ def test_malformed_inductive_completion_is_a_one_line_error(tokenizer):
 def test_windowed_greedy_equals_naive_reference(tokenizer):
     torch.manual_seed(1)
     model, _ = build_model("tiny", tokenizer)
+    # a few steps of memorising the examples, so generations contain real states
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    batches = [InductiveCollator(tokenizer)(rows(pairs)) for pairs in (PARITY, SHIFT)]
+    for _ in range(40):
+        for batch in batches:
+            model(**batch).loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
     model.eval()
     for pairs, shift in ((PARITY, False), (SHIFT, True)):
         prompts = [p for p, _ in pairs]
-        naive = greedy_inductive(model, tokenizer, prompts, shift=shift, max_new_tokens=40, window=False)
-        windowed = greedy_inductive(model, tokenizer, prompts, shift=shift, max_new_tokens=40, window=True)
+        naive = greedy_inductive(model, tokenizer, prompts, shift=shift, max_new_tokens=60, window=False)
+        windowed = greedy_inductive(model, tokenizer, prompts, shift=shift, max_new_tokens=60, window=True)
         assert naive == windowed
-        assert all(len(c.split()) == 40 or c.endswith(".") for c in naive)
+        assert sum(c.count("#") for c in naive) >= 2 * len(pairs)  # several state changes happened
 
 
 def test_model_checks_before_training(tokenizer):

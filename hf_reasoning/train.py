@@ -1,0 +1,517 @@
+"""Train a causal LM on a benchmark config, in the shape of transformers' ``run_clm_no_trainer.py``.
+
+    python -m hf_reasoning.train --dataset hub/parity --config laptop-inductive \\
+        --model tiny --out runs/parity-tiny --fresh --learning_rate 2e-3
+    accelerate launch --config_file hf_reasoning/accelerate_configs/ddp.yaml \\
+        -m hf_reasoning.train --dataset … --config … --model abbe2024-10m --out …
+
+Inductive formats (``inductive``, ``shift``) are trained with the masked duplication of
+:mod:`hf_reasoning.inductive`; the other formats as ordinary causal LMs with loss on the
+completion. The run directory ends up a Hub model repo folder: ``config.json``,
+``model.safetensors``, tokenizer files, ``generation_config.json`` and
+``training_args.json``, beside ``metrics.jsonl`` and ``checkpoints/``.
+
+Checkpoints (``accelerator.save_state``) are written to a temporary folder and renamed when
+complete, so ``--resume`` always restarts from the last complete one; a resumed run reaches
+the same parameters as an uninterrupted one (same data order, RNG and schedule).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DistributedType, gather_object, set_seed
+from datasets.distributed import split_dataset_by_node
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from .errors import HFReasoningError
+from .inductive import collator_for, format_of_config, greedy_complete, is_inductive_format
+from .modeling import build_model, check_inductive_support, check_positions, count_parameters, is_preset
+from .tokenization import build_tokenizer, build_tokenizer_from_texts, marker_id
+
+FORMATS = ("plain", "scratchpad", "inductive", "shift", "reversed", "index_hints", "reversed_index_hints")
+# arguments that may change between a run and its resumption without changing the trained
+# parameters (evaluation decodes greedily and draws no random numbers)
+RESUMABLE_CHANGES = {"resume", "overwrite", "report_to", "num_workers", "stop_after_steps", "out", "eval_every",
+                     "eval_splits", "eval_max_examples", "eval_batch_size", "logging_every", "checkpoint_every",
+                     "checkpoints_to_keep"}
+TRAINING_ARGS = "training_args.json"
+CHECKPOINTS = "checkpoints"
+
+
+class RunDirError(HFReasoningError):
+    """The run directory exists without --resume/--overwrite, or cannot be resumed."""
+
+
+class ConfigChangedError(HFReasoningError):
+    """--resume with arguments that differ from the interrupted run's."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Train a causal LM on an hf_reasoning dataset config.")
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", required=True, help="Dataset repo folder or Hub id (load_dataset(DATASET, CONFIG)).")
+    data.add_argument("--config", required=True, help="Dataset config, <preset>-<format>, e.g. laptop-inductive.")
+    data.add_argument("--fresh", action="store_true",
+                      help="Train on fresh samples streamed from the generator (hf_reasoning.stream_train) "
+                           "instead of the fixed train split.")
+    data.add_argument("--loss_on_prompt", action="store_true", help="Also train on the prompt tokens.")
+    data.add_argument("--num_workers", type=int, default=0, help="DataLoader workers (collation in the background).")
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", default="tiny",
+                       help="A preset (tiny, abbe2024-10m, abbe2024-10m-llama, … see hf_reasoning.modeling) "
+                            "or a pretrained causal LM (local folder or Hub id) to fine-tune.")
+    model.add_argument("--attn_implementation", default="sdpa",
+                       help="eager or sdpa (the inductive formats need a 4D float mask).")
+    run = parser.add_argument_group("run")
+    run.add_argument("--out", "--run_dir", dest="out", required=True, help="Run directory (becomes a model repo folder).")
+    run.add_argument("--resume", action="store_true", help="Resume from the last complete checkpoint in --out.")
+    run.add_argument("--overwrite", action="store_true", help="Delete --out first if it exists.")
+    run.add_argument("--seed", type=int, default=0)
+    optim = parser.add_argument_group("optimisation (defaults of abbe2024)")
+    optim.add_argument("--max_steps", type=int, default=10_000, help="Optimizer steps.")
+    optim.add_argument("--per_device_train_batch_size", type=int, default=32)
+    optim.add_argument("--gradient_accumulation_steps", type=int, default=1)
+    optim.add_argument("--learning_rate", type=float, default=3e-4, help="Peak learning rate.")
+    optim.add_argument("--min_learning_rate", type=float, default=3e-5, help="Floor of the cosine decay.")
+    optim.add_argument("--warmup_steps", type=int, default=None, help="Linear warm-up (default: 2%% of max_steps).")
+    optim.add_argument("--weight_decay", type=float, default=0.0)
+    optim.add_argument("--adam_beta1", type=float, default=0.9)
+    optim.add_argument("--adam_beta2", type=float, default=0.999)
+    optim.add_argument("--max_grad_norm", type=float, default=1.0)
+    optim.add_argument("--mixed_precision", default="auto", choices=("auto", "no", "bf16", "fp16"),
+                       help="auto: bf16 on a GPU that has it, else full precision.")
+    evaluation = parser.add_argument_group("evaluation and logging")
+    evaluation.add_argument("--eval_every", type=int, default=500, help="Evaluate every N steps (and at the end).")
+    evaluation.add_argument("--eval_splits", default="validation,ood", help="Comma-separated splits to evaluate.")
+    evaluation.add_argument("--eval_max_examples", type=int, default=256, help="Examples per split (spread evenly).")
+    evaluation.add_argument("--eval_batch_size", type=int, default=64)
+    evaluation.add_argument("--logging_every", type=int, default=10)
+    evaluation.add_argument("--checkpoint_every", type=int, default=500)
+    evaluation.add_argument("--checkpoints_to_keep", type=int, default=2)
+    evaluation.add_argument("--report_to", default="none",
+                            help="Accelerate trackers: none, all, or a comma list (tensorboard, wandb, …).")
+    # stops as if killed after N steps (tests of --resume); not part of the run's identity
+    parser.add_argument("--stop_after_steps", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    check_args(args)
+    return args
+
+
+def check_args(args: argparse.Namespace) -> None:
+    fmt = format_of_config(args.config)
+    if fmt not in FORMATS:
+        raise HFReasoningError(f"unknown format {fmt!r} in config {args.config!r}; allowed: {', '.join(FORMATS)}")
+    for name in ("max_steps", "per_device_train_batch_size", "gradient_accumulation_steps", "eval_every",
+                 "checkpoint_every", "logging_every", "eval_batch_size", "checkpoints_to_keep"):
+        if getattr(args, name) <= 0:
+            raise HFReasoningError(f"--{name} must be a positive integer, got {getattr(args, name)}")
+    if not 0 <= args.min_learning_rate <= args.learning_rate:
+        raise HFReasoningError(
+            f"--min_learning_rate {args.min_learning_rate} must lie in [0, --learning_rate {args.learning_rate}]")
+    if args.resume and args.overwrite:
+        raise HFReasoningError("--resume and --overwrite exclude each other; allowed: one of them")
+    if args.warmup_steps is None:
+        args.warmup_steps = max(1, args.max_steps // 50)
+
+
+# -- run directory and checkpoints ---------------------------------------------------------------
+
+
+def check_run_dir(args: argparse.Namespace) -> Path:
+    """Read-only checks of the run directory: it must be new (or --overwrite), or, with
+    --resume, hold a run with the same arguments."""
+    run_dir = Path(args.out)
+    saved = run_dir / TRAINING_ARGS
+    if args.resume:
+        if not saved.is_file():
+            raise RunDirError(f"--resume: {str(run_dir)!r} holds no {TRAINING_ARGS}; allowed: a run directory of hf_reasoning.train")
+        before = json.loads(saved.read_text())
+        now = run_identity(args)
+        changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        if changed:
+            details = ", ".join(f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in changed)
+            raise ConfigChangedError(f"--resume with changed arguments ({details}); allowed: the original arguments")
+    elif run_dir.exists() and any(run_dir.iterdir()) and not args.overwrite:
+        raise RunDirError(f"run directory {str(run_dir)!r} exists; allowed: a new directory, --resume or --overwrite")
+    return run_dir
+
+
+def create_run_dir(args: argparse.Namespace, accelerator: Accelerator, run_dir: Path) -> None:
+    """Clear (--overwrite) and create the run directory with its training_args.json; called
+    once every input check has passed, so bad input never touches an existing run."""
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process and not args.resume:
+        if args.overwrite and run_dir.exists():
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / TRAINING_ARGS).write_text(json.dumps(run_identity(args), indent=2, sort_keys=True) + "\n")
+    accelerator.wait_for_everyone()
+
+
+def run_identity(args: argparse.Namespace) -> dict:
+    """The arguments that define the run (what --resume compares)."""
+    return {k: v for k, v in sorted(vars(args).items()) if k not in RESUMABLE_CHANGES}
+
+
+def last_checkpoint(run_dir: Path) -> Path | None:
+    """The newest *complete* checkpoint: only renamed folders count, never ``.tmp-*`` ones."""
+    folder = run_dir / CHECKPOINTS
+    complete = sorted(p for p in folder.glob("step-*") if (p / "trainer_state.json").is_file()) if folder.is_dir() else []
+    return complete[-1] if complete else None
+
+
+def save_checkpoint(accelerator: Accelerator, run_dir: Path, step: int, keep: int) -> None:
+    """``save_state`` into a temporary folder, then rename it: a kill mid-save leaves only
+    an ignored ``.tmp-*`` folder and the previous checkpoint intact."""
+    folder = run_dir / CHECKPOINTS
+    final, tmp = folder / f"step-{step:08d}", folder / f".tmp-step-{step:08d}"
+    if accelerator.is_main_process:
+        shutil.rmtree(tmp, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (tmp / "trainer_state.json").write_text(json.dumps({"completed_steps": step}) + "\n")
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        for old in sorted(folder.glob("step-*"))[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+def load_data(args: argparse.Namespace) -> tuple[datasets.DatasetDict, dict]:
+    """The dataset config and the repo's hf_reasoning metadata (task, scale, seed; may be empty)."""
+    try:
+        data = datasets.load_dataset(args.dataset, args.config)
+    except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise HFReasoningError(
+            f"cannot load dataset {args.dataset!r} config {args.config!r}: {first_line[:300]}") from None
+    try:
+        from .hub import repo_metadata
+
+        metadata = repo_metadata(args.dataset)
+    except Exception:  # noqa: BLE001  (a plain dataset without our card is fine unless --fresh)
+        metadata = {}
+    return data, metadata
+
+
+def task_of(metadata: dict):
+    """The hf_reasoning task of the dataset, or None (then accuracy is exact completion match)."""
+    try:
+        from .tasks import get_task
+
+        return get_task(metadata["task"]) if metadata.get("task") else None
+    except HFReasoningError:
+        return None
+
+
+def make_tokenizer(args, task, data: datasets.DatasetDict):
+    """Presets get a word-level tokenizer over the task's vocabulary (or the dataset's words)."""
+    if not is_preset(args.model):
+        return None  # the pretrained model's own tokenizer
+    if task is not None:
+        return build_tokenizer(task.vocab.tokens)
+    texts = (text for split in data.values() for row in split.select_columns(["prompt", "completion"])
+             for text in (row["prompt"], row["completion"]))
+    return build_tokenizer_from_texts(texts)
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+def micro_batches(args, accelerator: Accelerator, train, collate, start_micro_batch: int):
+    """Endless per-process micro-batches, starting after ``start_micro_batch`` of them.
+
+    Fixed data: every epoch is a fresh seeded permutation, cut to a whole number of global
+    batches and dealt round-robin to the processes, so every rank gets the same number of
+    batches. Fresh data: each process keeps every world_size-th streamed row.
+    """
+    rank, world, size = accelerator.process_index, accelerator.num_processes, args.per_device_train_batch_size
+    loader = dict(batch_size=size, collate_fn=collate, num_workers=args.num_workers, drop_last=True)
+    if isinstance(train, datasets.IterableDataset):
+        stream = split_dataset_by_node(train, rank=rank, world_size=world).skip(start_micro_batch * size)
+        yield from DataLoader(stream, **loader)
+        raise HFReasoningError("the fresh training stream ended; allowed: an endless stream")
+    per_epoch = len(train) // (size * world)
+    if per_epoch == 0:
+        raise HFReasoningError(
+            f"train split has {len(train)} rows, fewer than one global batch of {size * world}; "
+            "allowed: a smaller --per_device_train_batch_size")
+    epoch, skip = divmod(start_micro_batch, per_epoch)
+    while True:
+        order = np.random.default_rng(epoch_seed(args.seed, epoch)).permutation(len(train))[: per_epoch * size * world]
+        mine = order[rank::world][skip * size :]
+        yield from DataLoader(train.select(mine), **loader)
+        epoch, skip = epoch + 1, 0
+
+
+def eval_rows(split: datasets.Dataset, limit: int) -> list[dict]:
+    """At most ``limit`` rows spread evenly over the split (OOD splits are sorted by group)."""
+    index = np.unique(np.linspace(0, len(split) - 1, num=min(limit, len(split))).round().astype(int))
+    return list(split.select(index))
+
+
+def max_position(collate, rows: list[dict]) -> int:
+    """The largest position id the collator produces for ``rows``."""
+    if hasattr(collate, "layouts"):
+        top = 0
+        for start in range(0, len(rows), 1024):
+            chunk = rows[start : start + 1024]
+            for layout in collate.layouts([r["prompt"] for r in chunk], [r["completion"] for r in chunk]):
+                top = max(top, max(layout.position_ids))
+        return top
+    batch = collate(rows)
+    return int(batch["attention_mask"].sum(-1).max()) - 1
+
+
+# -- schedule and evaluation ---------------------------------------------------------------------
+
+
+def lr_lambda(args: argparse.Namespace):
+    """Linear warm-up to the peak, then cosine decay to the floor ``min_learning_rate``."""
+    floor = args.min_learning_rate / args.learning_rate if args.learning_rate else 0.0
+
+    def factor(step: int) -> float:
+        if step < args.warmup_steps:
+            return (step + 1) / args.warmup_steps
+        progress = min(1.0, (step - args.warmup_steps) / max(1, args.max_steps - args.warmup_steps))
+        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def is_correct(task, fmt: str, prediction: str, row: dict) -> bool:
+    """Answer match by the format's rule (task known), else exact completion match."""
+    if task is not None:
+        try:
+            answer = task.parse_answer(fmt, prediction)
+        except Exception:  # noqa: BLE001  (a malformed prediction is just wrong)
+            return False
+        return answer is not None and answer == row["answer"]
+    return " ".join(prediction.split()) == " ".join(row["completion"].split())
+
+
+@torch.no_grad()
+def evaluate(args, accelerator, model, tokenizer, task, fmt, splits: dict[str, list[dict]], bos_token_id) -> dict:
+    """Greedy accuracy per split and per group, each process decoding its share of the rows."""
+    sharded = accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+    # replicated parameters: decode with the bare model; sharded ones need the wrapper, whose
+    # forward is a collective, so every rank must run the same number of forward passes
+    decoder = model if sharded else accelerator.unwrap_model(model)
+    was_training = decoder.training
+    decoder.eval()
+    metrics: dict[str, float] = {}
+    for name, rows in splits.items():
+        mine = rows[accelerator.process_index :: accelerator.num_processes]
+        lockstep_budget = max(n + n // 4 + 4 for n in (len(ids) for ids in tokenizer(
+            [" " + r["completion"] for r in rows], add_special_tokens=False)["input_ids"]))
+        if sharded:  # equal shares: pad with repeats, whose results are dropped
+            share = -(-len(rows) // accelerator.num_processes)
+            mine = mine + [rows[0]] * (share - len(mine))
+        results = []
+        for start in range(0, len(mine), args.eval_batch_size):
+            chunk = mine[start : start + args.eval_batch_size]
+            # a prediction much longer than its reference cannot be right: stop decoding it
+            budgets = [n + n // 4 + 4 for n in (len(ids) for ids in tokenizer(
+                [" " + r["completion"] for r in chunk], add_special_tokens=False)["input_ids"])]
+            if sharded:  # the same number of forward passes on every rank
+                budgets = [lockstep_budget] * len(chunk)
+            predictions = greedy_complete(decoder, tokenizer, [r["prompt"] for r in chunk], fmt,
+                                          max_new_tokens=budgets, lockstep=sharded, bos_token_id=bos_token_id)
+            results.extend((r["group"], is_correct(task, fmt, p, r), r["completion"] == p) for r, p in zip(chunk, predictions))
+        if sharded:
+            results = results[: len(rows[accelerator.process_index :: accelerator.num_processes])]
+        results = gather_object(results)
+        by_group = defaultdict(list)
+        for group, correct, _ in results:
+            by_group[group].append(correct)
+        metrics[f"{name}/accuracy"] = float(np.mean([c for _, c, _ in results]))
+        metrics[f"{name}/exact_match"] = float(np.mean([e for _, _, e in results]))
+        for group, flags in sorted(by_group.items(), key=lambda kv: _group_order(kv[0])):
+            metrics[f"{name}/accuracy/{group}"] = float(np.mean(flags))
+    decoder.train(was_training)
+    return metrics
+
+
+def _group_order(group: str):
+    return (0, int(group), "") if group.lstrip("-").isdigit() else (1, 0, group)
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    completed_steps: int
+    metrics: dict = field(default_factory=dict)
+    model: torch.nn.Module | None = None  # the unwrapped model (for callers in the same process)
+
+
+def main(argv: list[str] | None = None) -> TrainResult:
+    args = parse_args(argv)
+    fmt = format_of_config(args.config)
+    mixed_precision = args.mixed_precision
+    if mixed_precision == "auto":
+        mixed_precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+    report_to = None if args.report_to == "none" else args.report_to.split(",")
+    # plain `torchrun` on a machine without an accelerator: data parallel over CPU processes
+    # (gloo), which `accelerate launch --cpu` would otherwise have to request
+    cpu = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.accelerator.is_available()
+    accelerator = Accelerator(cpu=cpu, gradient_accumulation_steps=args.gradient_accumulation_steps,
+                              mixed_precision=mixed_precision, log_with=report_to, project_dir=args.out)
+    run_dir = check_run_dir(args)
+    set_seed(args.seed)
+
+    # data, tokenizer and model: every check runs before the first step
+    data, metadata = load_data(args)
+    task = task_of(metadata)
+    eval_names = [s for s in args.eval_splits.split(",") if s]
+    for name in ["train", *eval_names]:
+        if name not in data:
+            raise HFReasoningError(f"split {name!r} not in {args.dataset!r} config {args.config!r}; allowed: {', '.join(data)}")
+    tokenizer = make_tokenizer(args, task, data)
+    model, tokenizer = build_model(args.model, tokenizer, attn_implementation=args.attn_implementation)
+    model.config.use_cache = False
+    # pretrained LMs that start texts with a BOS token keep it; our word-level ones do not use it
+    bos_token_id = None if is_preset(args.model) else tokenizer.bos_token_id
+    collate = collator_for(fmt, tokenizer, loss_on_prompt=args.loss_on_prompt, dtype=model.dtype, bos_token_id=bos_token_id)
+    if args.fresh:
+        if not metadata.get("task"):
+            raise HFReasoningError(f"--fresh needs an hf_reasoning dataset repo (its card names the task); {args.dataset!r} has none")
+        from . import stream_train
+
+        train = stream_train(metadata["task"], args.config, scale=metadata.get("scale", "default"), seed=int(metadata.get("seed", 0)))
+    else:
+        train = data["train"]
+    splits = {name: eval_rows(data[name], args.eval_max_examples) for name in eval_names}
+    if is_inductive_format(fmt):
+        check_inductive_support(model)
+    sample = list(train.take(1024)) if args.fresh else list(train)
+    for name, rows in [("train", sample), *splits.items()]:
+        check_positions(model, max_position(collate, rows), where=f"split {name!r}")
+
+    create_run_dir(args, accelerator, run_dir)
+
+    no_decay = ("bias", "norm", "ln_")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n.lower() for k in no_decay)], "weight_decay": args.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n.lower() for k in no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2))
+    # stepped by hand once per optimizer step (a prepared scheduler steps once per process)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(args))
+    model, optimizer = accelerator.prepare(model, optimizer)
+    accelerator.register_for_checkpointing(scheduler)
+
+    completed_steps = 0
+    checkpoint = last_checkpoint(run_dir) if args.resume else None
+    if checkpoint is not None:
+        accelerator.load_state(str(checkpoint))
+        completed_steps = json.loads((checkpoint / "trainer_state.json").read_text())["completed_steps"]
+        accelerator.print(f"resumed from {checkpoint} at step {completed_steps}")
+    metrics_file = run_dir / "metrics.jsonl"
+    if accelerator.is_main_process:
+        # drop what a killed run logged after its last checkpoint: it is recomputed below
+        kept = [line for line in (metrics_file.read_text().splitlines() if metrics_file.exists() else [])
+                if json.loads(line)["step"] <= completed_steps]
+        metrics_file.write_text("".join(line + "\n" for line in kept))
+    if report_to:
+        accelerator.init_trackers("hf_reasoning", config={k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool))})
+
+    def log(metrics: dict) -> None:
+        accelerator.log(metrics, step=completed_steps)
+        if accelerator.is_main_process:
+            with metrics_file.open("a") as f:
+                f.write(json.dumps({"step": completed_steps, **metrics}) + "\n")
+
+    accelerator.print(f"model {args.model}: {count_parameters(accelerator.unwrap_model(model)) / 1e6:.2f}M parameters, "
+                      f"format {fmt}, {accelerator.num_processes} process(es), mixed precision {mixed_precision}")
+    batches = micro_batches(args, accelerator, train, collate, completed_steps * args.gradient_accumulation_steps)
+    progress = tqdm(total=args.max_steps, initial=completed_steps, disable=not accelerator.is_local_main_process, desc="train")
+    model.train()
+    running_loss, running_tokens, tick = 0.0, 0, time.perf_counter()
+    last_metrics: dict = {}
+    while completed_steps < args.max_steps:
+        for _ in range(args.gradient_accumulation_steps):
+            batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
+            with accelerator.accumulate(model):
+                loss = model(**batch).loss
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and args.max_grad_norm > 0:
+                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                optimizer.step()
+                optimizer.zero_grad()
+            running_loss += loss.detach().float().item() / args.gradient_accumulation_steps
+            running_tokens += int((batch["labels"] != -100).sum())
+        scheduler.step()
+        completed_steps += 1
+        progress.update(1)
+
+        if completed_steps % args.logging_every == 0:
+            seconds = time.perf_counter() - tick
+            last_metrics = {"train/loss": running_loss / args.logging_every, "train/lr": scheduler.get_last_lr()[0],
+                            "train/target_tokens_per_s": running_tokens * accelerator.num_processes / seconds}
+            progress.set_postfix(loss=f"{last_metrics['train/loss']:.4f}")
+            log(last_metrics)
+            running_loss, running_tokens, tick = 0.0, 0, time.perf_counter()
+        if completed_steps % args.eval_every == 0 or completed_steps == args.max_steps:
+            scores = evaluate(args, accelerator, model, tokenizer, task, fmt, splits, bos_token_id)
+            last_metrics = {**last_metrics, **scores}
+            log(scores)
+            accelerator.print(f"step {completed_steps}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k.count("/") == 1))
+            tick = time.perf_counter()
+        if completed_steps % args.checkpoint_every == 0 and completed_steps < args.max_steps:
+            save_checkpoint(accelerator, run_dir, completed_steps, args.checkpoints_to_keep)
+        if args.stop_after_steps is not None and completed_steps >= args.stop_after_steps:
+            progress.close()
+            accelerator.end_training()
+            return TrainResult(run_dir, completed_steps, last_metrics, accelerator.unwrap_model(model))
+    progress.close()
+
+    # the run directory becomes a model repo folder
+    accelerator.wait_for_everyone()
+    unwrapped = accelerator.unwrap_model(model)
+    dot = marker_id(tokenizer, ".")
+    if dot is not None:
+        unwrapped.generation_config.eos_token_id = dot  # completions end with '.'
+        unwrapped.generation_config.pad_token_id = tokenizer.pad_token_id
+    unwrapped.config.use_cache = True
+    unwrapped.save_pretrained(run_dir, is_main_process=accelerator.is_main_process, save_function=accelerator.save,
+                              state_dict=accelerator.get_state_dict(model), safe_serialization=True)
+    if accelerator.is_main_process:
+        tokenizer.save_pretrained(run_dir)
+        (run_dir / "train_results.json").write_text(json.dumps({"completed_steps": completed_steps, **last_metrics}, indent=2) + "\n")
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return TrainResult(run_dir, completed_steps, last_metrics, unwrapped)
+
+
+if __name__ == "__main__":
+    import sys
+
+    try:
+        main()
+    except HFReasoningError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,177 @@
+"""The training script: exact resume, atomic checkpoints, bad input, a 2-process DDP run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from accelerate.state import AcceleratorState, GradientState
+from safetensors.torch import load_file
+
+from hf_reasoning.errors import HFReasoningError
+from hf_reasoning.modeling import UnknownModelError
+from hf_reasoning.train import ConfigChangedError, RunDirError, main
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "datasets_cache"))
+    yield
+    # each main() builds an Accelerator; start every test from a clean process state
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+
+
+@pytest.fixture(scope="module")
+def parity_repo(tmp_path_factory) -> Path:
+    from hf_reasoning import write_repo
+
+    folder = tmp_path_factory.mktemp("data") / "parity"
+    write_repo("parity", folder, scale="tiny", seed=0, configs=["laptop-inductive", "laptop-plain"])
+    return folder
+
+
+def train_args(repo: Path, out: Path, *extra: str, config: str = "laptop-inductive") -> list[str]:
+    return [
+        "--dataset", str(repo), "--config", config, "--model", "tiny", "--out", str(out),
+        "--max_steps", "6", "--per_device_train_batch_size", "8", "--learning_rate", "1e-3",
+        "--warmup_steps", "2", "--checkpoint_every", "2", "--logging_every", "1",
+        "--eval_every", "1000", "--eval_splits", "validation", "--eval_max_examples", "4", *extra,
+    ]
+
+
+def weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return load_file(run_dir / "model.safetensors")
+
+
+def test_kill_and_resume_reaches_the_uninterrupted_parameters(parity_repo, tmp_path):
+    straight = main(train_args(parity_repo, tmp_path / "straight"))
+    assert straight.completed_steps == 6
+
+    resumed_dir = tmp_path / "resumed"
+    stopped = main(train_args(parity_repo, resumed_dir, "--stop_after_steps", "5"))
+    assert stopped.completed_steps == 5 and not (resumed_dir / "model.safetensors").exists()
+    checkpoints = resumed_dir / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["step-00000002", "step-00000004"]
+    # a kill in the middle of the next save leaves a partial folder: it must be ignored
+    partial = checkpoints / ".tmp-step-00000006"
+    partial.mkdir()
+    (partial / "model.safetensors").write_bytes(b"truncated")
+
+    resumed = main(train_args(parity_repo, resumed_dir, "--resume"))
+    assert resumed.completed_steps == 6
+    expected, got = weights(tmp_path / "straight"), weights(resumed_dir)
+    assert expected.keys() == got.keys()
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], rtol=0, atol=1e-6, msg=name)
+    # steps 5.. were logged twice (before the kill and after the resume): only once remains
+    steps = [json.loads(line)["step"] for line in (resumed_dir / "metrics.jsonl").read_text().splitlines()
+             if "train/loss" in line]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_finished_run_is_a_model_repo_folder(parity_repo, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from hf_reasoning.inductive import greedy_inductive
+
+    run_dir = tmp_path / "run"
+    result = main(train_args(parity_repo, run_dir, "--max_steps", "2", "--eval_splits", "validation,ood"))
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"config.json", "model.safetensors", "generation_config.json", "tokenizer.json", "training_args.json",
+            "metrics.jsonl"} <= names
+    assert not any(n.endswith((".bin", ".pt", ".pth")) for n in names)
+    assert 0.0 <= result.metrics["ood/accuracy"] <= 1.0 and "validation/accuracy" in result.metrics
+    model = AutoModelForCausalLM.from_pretrained(run_dir)
+    tokenizer = AutoTokenizer.from_pretrained(run_dir)
+    assert tokenizer.convert_ids_to_tokens(tokenizer("_ 1 =")["input_ids"]) == ["_", "1", "="]
+    torch.testing.assert_close(model.state_dict()["lm_head.weight"], result.model.state_dict()["lm_head.weight"])
+    (completion,) = greedy_inductive(model, tokenizer, ["_ 1 _ ="], shift=False, max_new_tokens=5)
+    assert len(completion.split()) == 5 or completion.endswith(".")
+
+
+def test_plain_format_trains_with_the_causal_collator(parity_repo, tmp_path):
+    result = main(train_args(parity_repo, tmp_path / "plain", "--max_steps", "3", config="laptop-plain"))
+    losses = [json.loads(l)["train/loss"] for l in (tmp_path / "plain" / "metrics.jsonl").read_text().splitlines()
+              if "train/loss" in l]
+    assert len(losses) == 3 and all(x == x for x in losses)  # finite, no NaN
+    assert "validation/accuracy" in result.metrics
+
+
+def test_bad_input_is_a_one_line_error_and_overwrites_nothing(parity_repo, tmp_path):
+    run_dir = tmp_path / "run"
+    main(train_args(parity_repo, run_dir, "--max_steps", "2", "--eval_splits", ""))
+    before = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")}
+    cases = [
+        (RunDirError, "exists", train_args(parity_repo, run_dir)),
+        (ConfigChangedError, "learning_rate", train_args(parity_repo, run_dir, "--resume", "--max_steps", "2",
+                                                         "--eval_splits", "", "--learning_rate", "5e-4")),
+        (HFReasoningError, "format 'bogus'", train_args(parity_repo, tmp_path / "a", config="laptop-bogus")),
+        (HFReasoningError, "laptop-nothing", train_args(parity_repo, tmp_path / "b", config="laptop-nothing-plain")),
+        (UnknownModelError, "no-such-model", train_args(parity_repo, tmp_path / "c", "--model", "no-such-model")),
+    ]
+    for error, words, argv in cases:
+        with pytest.raises(error, match=words) as caught:
+            main(argv)
+        assert "\n" not in str(caught.value)
+        AcceleratorState._reset_state(reset_partial_state=True)
+    assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == before
+    assert not any((tmp_path / name).exists() for name in "abc")  # failed runs leave no folder
+
+
+HELPER = textwrap.dedent(
+    """
+    import sys
+    from accelerate import PartialState
+    from safetensors.torch import save_file
+    from hf_reasoning.train import main
+
+    result = main(sys.argv[2:])
+    state = {k: v.detach().clone().contiguous() for k, v in result.model.state_dict().items()}
+    save_file(state, f"{sys.argv[1]}/rank{PartialState().process_index}.safetensors")
+    """
+)
+
+
+def test_two_process_data_parallel_run_keeps_ranks_in_agreement(parity_repo, tmp_path):
+    from accelerate.utils import set_seed
+
+    from hf_reasoning.modeling import build_model
+    from hf_reasoning.tasks import get_task
+    from hf_reasoning.tokenization import build_tokenizer
+
+    helper = tmp_path / "ddp_helper.py"
+    helper.write_text(HELPER)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               str(helper), str(tmp_path), *train_args(parity_repo, tmp_path / "ddp", "--max_steps", "3",
+                                                      "--per_device_train_batch_size", "4")]
+    # own session, so a hang is cleaned up whole (launcher and both workers)
+    launcher = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                cwd=tmp_path, start_new_session=True)
+    try:
+        output, _ = launcher.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(launcher.pid, signal.SIGKILL)
+        launcher.communicate()
+        raise
+    assert launcher.returncode == 0, output[-3000:]
+    assert "2 process(es)" in output
+    rank0, rank1 = load_file(tmp_path / "rank0.safetensors"), load_file(tmp_path / "rank1.safetensors")
+    for name in rank0:
+        assert torch.equal(rank0[name], rank1[name]), name
+    set_seed(0)
+    initial, _ = build_model("tiny", build_tokenizer(get_task("parity").vocab.tokens))
+    assert not torch.equal(initial.state_dict()["lm_head.weight"], rank0["lm_head.weight"])  # it trained
+    torch.testing.assert_close(weights(tmp_path / "ddp")["lm_head.weight"], rank0["lm_head.weight"])
