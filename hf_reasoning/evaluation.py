@@ -1,0 +1,408 @@
+"""Scoring generated completions: accuracy overall / in distribution / OOD / per group,
+Wilson intervals, exact match, the generalisation length; plots, tables and whole runs.
+
+The scoring functions need neither ``evaluate`` nor a model:
+
+>>> from hf_reasoning.evaluation import score
+>>> r = score(["0 1 1 .", "garbage"], ["11", "11"], task="addition", fmt="plain", lengths=[1, 2])
+>>> r["accuracy"]
+0.5
+
+Rules:
+
+* With a ``task`` (name or task object) and ``fmt``, the answer of a prediction is extracted
+  by the format's documented rule (``Task.parse_answer``: the last state for inductive
+  formats, never the random fillers of addition) and compared with the reference answer.
+  Without a task, a prediction is right iff its whitespace-normalised text equals the
+  reference's.
+* Malformed predictions (None, empty, truncated, garbage, no end token ``.``) are wrong and
+  never raise. ``require_end=True`` (default) also counts a prediction with no ``.`` as wrong,
+  even if its answer could be read, since the model never finished.
+* *Generalisation length*: the largest tested length whose accuracy is ≥ ``threshold``
+  (default 0.9), and its ratio to the largest training length. ``generalization_length_contiguous``
+  is the stricter variant: every tested length up to it passes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "answer_of",
+    "evaluate_run",
+    "plot_accuracy_vs_length",
+    "print_results",
+    "results_table",
+    "score",
+    "wilson_interval",
+]
+
+Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (``(0, 1)`` when ``n == 0``)."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _normalise(text: Any) -> str:
+    return " ".join(str(text).split()) if text is not None else ""
+
+
+def _resolve_task(task):
+    if task is None or not isinstance(task, str):
+        return task
+    from .tasks import get_task
+
+    return get_task(task)
+
+
+def answer_of(prediction: Any, task=None, fmt: str | None = None, *, require_end: bool = True) -> str | None:
+    """The answer a prediction gives, or None if it is malformed (never raises)."""
+    try:
+        text = _normalise(prediction)
+        if not text:
+            return None
+        if require_end and text.split()[-1] != ".":
+            return None
+        task = _resolve_task(task)
+        if task is None or fmt is None:
+            return text
+        answer = task.parse_answer(fmt, text)
+        return None if answer is None else str(answer)
+    except Exception:  # noqa: BLE001  (a malformed prediction is wrong, never an error)
+        return None
+
+
+def _sort_key(group: str):
+    try:
+        return (0, float(group), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(group))
+
+
+def _accuracy_block(flags: Sequence[bool]) -> dict:
+    n, k = len(flags), int(sum(flags))
+    low, high = wilson_interval(k, n)
+    return {"accuracy": (k / n) if n else None, "correct": k, "n": n, "ci95": [low, high]}
+
+
+def score(
+    predictions: Sequence[Any],
+    references: Sequence[Any],
+    *,
+    task=None,
+    fmt: str | None = None,
+    groups: Sequence[Any] | None = None,
+    lengths: Sequence[int] | None = None,
+    splits: Sequence[str] | None = None,
+    reference_completions: Sequence[str] | None = None,
+    train_max_length: int | None = None,
+    threshold: float = 0.9,
+    require_end: bool = True,
+) -> dict:
+    """Score predictions against reference answers (see the module docstring for the rules).
+
+    ``references``: the ``answer`` column (or, with no task, reference completions).
+    ``groups``: a group tag per row (defaults to ``lengths``). ``splits``: the split of each row;
+    rows of the ``ood`` split are out of distribution; without ``splits``, rows longer than
+    ``train_max_length`` are. ``reference_completions``: the ``completion`` column, for the
+    whole-completion exact match. ``train_max_length``: the largest training length
+    (defaults to the largest length among in-distribution rows, when ``splits`` says which).
+
+    Returns a JSON-serialisable dict: ``accuracy``, ``accuracy_ci95``, ``n``,
+    ``in_distribution`` / ``ood`` (accuracy blocks or None), ``groups`` (group → block),
+    ``lengths`` (length → block), ``per_split``, ``exact_match`` (or None),
+    ``generalization_length``, ``generalization_length_contiguous``, ``generalization_ratio``,
+    ``train_max_length``, ``threshold``.
+    """
+    predictions, references = list(predictions), list(references)
+    n = len(predictions)
+    if len(references) != n:
+        raise ValueError(f"{n} predictions but {len(references)} references; allowed: the same number")
+    for name, column in (("groups", groups), ("lengths", lengths), ("splits", splits),
+                         ("reference_completions", reference_completions)):
+        if column is not None and len(column) != n:
+            raise ValueError(f"{name} has {len(column)} entries for {n} predictions; allowed: one per prediction")
+    task = _resolve_task(task)
+    use_task = task is not None and fmt is not None
+    correct = []
+    for prediction, reference in zip(predictions, references):
+        answer = answer_of(prediction, task, fmt, require_end=require_end)
+        expected = str(reference).strip() if use_task else _normalise(reference)
+        correct.append(answer is not None and answer == expected)
+    lengths = [int(x) for x in lengths] if lengths is not None else None
+    groups = [str(g) for g in groups] if groups is not None else ([str(x) for x in lengths] if lengths else None)
+
+    if splits is not None:
+        ood = [s == "ood" for s in splits]
+        if train_max_length is None and lengths is not None:
+            inside = [x for x, o in zip(lengths, ood) if not o]
+            train_max_length = max(inside) if inside else None
+    elif lengths is not None and train_max_length is not None:
+        ood = [x > train_max_length for x in lengths]
+    else:
+        ood = None
+
+    result: dict[str, Any] = {"n": n, "threshold": threshold, "train_max_length": train_max_length}
+    overall = _accuracy_block(correct)
+    result["accuracy"], result["accuracy_ci95"], result["correct"] = overall["accuracy"], overall["ci95"], overall["correct"]
+    if ood is not None:
+        result["in_distribution"] = _accuracy_block([c for c, o in zip(correct, ood) if not o]) if not all(ood) else None
+        result["ood"] = _accuracy_block([c for c, o in zip(correct, ood) if o]) if any(ood) else None
+    else:
+        result["in_distribution"] = result["ood"] = None
+    if splits is not None:
+        by_split = defaultdict(list)
+        for c, s in zip(correct, splits):
+            by_split[s].append(c)
+        result["per_split"] = {s: _accuracy_block(f) for s, f in by_split.items()}
+    else:
+        result["per_split"] = None
+    if groups is not None:
+        by_group = defaultdict(list)
+        for c, g in zip(correct, groups):
+            by_group[g].append(c)
+        result["groups"] = {g: _accuracy_block(by_group[g]) for g in sorted(by_group, key=_sort_key)}
+    else:
+        result["groups"] = None
+    if reference_completions is not None:
+        exact = [p is not None and _normalise(p) == _normalise(r) for p, r in zip(predictions, reference_completions)]
+        result["exact_match"] = _accuracy_block(exact)["accuracy"]
+    elif not use_task:
+        result["exact_match"] = result["accuracy"]
+    else:
+        result["exact_match"] = None
+
+    result["lengths"] = None
+    result["generalization_length"] = result["generalization_length_contiguous"] = result["generalization_ratio"] = None
+    if lengths is not None:
+        by_length = defaultdict(list)
+        for c, x in zip(correct, lengths):
+            by_length[x].append(c)
+        blocks = {x: _accuracy_block(by_length[x]) for x in sorted(by_length)}
+        result["lengths"] = {str(x): b for x, b in blocks.items()}
+        passing = [x for x, b in blocks.items() if b["accuracy"] >= threshold]
+        result["generalization_length"] = max(passing) if passing else None
+        contiguous = None
+        for x, b in blocks.items():
+            if b["accuracy"] < threshold:
+                break
+            contiguous = x
+        result["generalization_length_contiguous"] = contiguous
+        if result["generalization_length"] is not None and train_max_length:
+            result["generalization_ratio"] = result["generalization_length"] / train_max_length
+    return result
+
+
+# -- presentation -----------------------------------------------------------------------------------
+
+
+def _fmt(x) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def results_table(results: dict, title: str = "accuracy"):
+    """A rich Table: one row per group (accuracy, 95% interval, n), then the summaries."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("group", "accuracy", "95% CI", "n"):
+        table.add_column(column, justify="right" if column != "group" else "left")
+    for group, block in (results.get("groups") or {}).items():
+        table.add_row(str(group), _fmt(block["accuracy"]), f"[{block['ci95'][0]:.3f}, {block['ci95'][1]:.3f}]", str(block["n"]))
+    table.add_section()
+    table.add_row("overall", _fmt(results.get("accuracy")), "", str(results.get("n")))
+    for name in ("in_distribution", "ood"):
+        block = results.get(name)
+        if block:
+            table.add_row(name, _fmt(block["accuracy"]), f"[{block['ci95'][0]:.3f}, {block['ci95'][1]:.3f}]", str(block["n"]))
+    if results.get("exact_match") is not None:
+        table.add_row("exact match (whole completion)", _fmt(results["exact_match"]), "", "")
+    if results.get("lengths") is not None:
+        table.add_row(f"generalisation length (acc ≥ {results['threshold']})", str(results.get("generalization_length")),
+                      "", f"×{results['generalization_ratio']:.2f}" if results.get("generalization_ratio") else "")
+    return table
+
+
+def print_results(results: dict, title: str = "accuracy", console=None) -> None:
+    from rich.console import Console
+
+    (console or Console()).print(results_table(results, title))
+
+
+def plot_accuracy_vs_length(
+    runs: dict[str, dict],
+    path: str | Path,
+    *,
+    train_range: tuple[float, float] | None = None,
+    threshold: float | None = None,
+    title: str | None = None,
+) -> Path:
+    """A PNG of accuracy vs length, one line (with Wilson 95% bands) per run.
+
+    ``runs``: label → a :func:`score` result (its ``lengths`` blocks are drawn). The training
+    range (default: 1 .. the first run's ``train_max_length``) is shaded.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    try:
+        for label, results in runs.items():
+            blocks = results.get("lengths") or {}
+            xs = sorted(blocks, key=float)
+            if not xs:
+                continue
+            x = [float(v) for v in xs]
+            y = [blocks[v]["accuracy"] for v in xs]
+            ax.plot(x, y, marker="o", label=label)
+            ax.fill_between(x, [blocks[v]["ci95"][0] for v in xs], [blocks[v]["ci95"][1] for v in xs], alpha=0.15)
+        if train_range is None:
+            top = next((r.get("train_max_length") for r in runs.values() if r.get("train_max_length")), None)
+            train_range = (1, top) if top else None
+        if train_range is not None:
+            ax.axvspan(train_range[0] - 0.5, train_range[1] + 0.5, color="grey", alpha=0.2, label="training lengths")
+        if threshold is None:
+            threshold = next((r.get("threshold") for r in runs.values() if r.get("threshold") is not None), None)
+        if threshold is not None:
+            ax.axhline(threshold, color="grey", linestyle=":", linewidth=1)
+        ax.set_xlabel("length")
+        ax.set_ylabel("accuracy")
+        ax.set_ylim(-0.02, 1.02)
+        if title:
+            ax.set_title(title)
+        ax.legend(loc="best", fontsize="small")
+        fig.tight_layout()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png")
+    finally:
+        plt.close(fig)
+    return path
+
+
+# -- a whole run ------------------------------------------------------------------------------------
+
+
+def _budget(n_reference_tokens: int) -> int:
+    """A prediction much longer than its reference cannot be right: stop decoding it."""
+    return n_reference_tokens + n_reference_tokens // 4 + 4
+
+
+def _bos_of_run(model_dir: Path, tokenizer) -> int | None:
+    """Training prepends BOS for pretrained models, not for presets (hf_reasoning.train)."""
+    args_file = model_dir / "training_args.json"
+    if args_file.is_file():
+        from .modeling import is_preset
+
+        try:
+            trained_from = json.loads(args_file.read_text()).get("model")
+        except (OSError, ValueError):
+            trained_from = None
+        if trained_from and not is_preset(str(trained_from)):
+            return tokenizer.bos_token_id
+    return None
+
+
+def evaluate_run(
+    model_dir: str | Path,
+    dataset: str | Path,
+    config: str,
+    splits: Sequence[str] | None = None,
+    out_dir: str | Path | None = None,
+    batch_size: int = 32,
+    *,
+    max_rows: int | None = None,
+    method: str = "cached",
+    threshold: float = 0.9,
+    task: str | None = None,
+    device: str | None = None,
+) -> dict:
+    """Generate with a saved model on dataset splits, score, and write JSON + PNG.
+
+    ``model_dir``: a run folder or Hub model id (``AutoModelForCausalLM`` + ``AutoTokenizer``).
+    ``dataset``: a dataset repo folder or Hub id, loaded with ``load_dataset(dataset, config)``.
+    ``splits``: default every split but ``train``. ``max_rows``: at most this many rows per
+    split, spread evenly. Writes ``out_dir/eval_results.json`` (with the predictions) and
+    ``out_dir/accuracy_vs_length.png`` when ``out_dir`` is given. Returns the results dict:
+    ``{"model", "dataset", "config", "format", "task", "results": score(...), "predictions"}``.
+    Single process (the lead may wire Accelerate sharding around :func:`score`).
+    """
+    import datasets
+    import numpy as np
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from .generation import complete
+    from .inductive import format_of_config
+
+    fmt = format_of_config(config)
+    data = datasets.load_dataset(str(dataset), config)
+    if task is None:
+        try:
+            from .hub import repo_metadata
+
+            task = repo_metadata(str(dataset)).get("task")
+        except Exception:  # noqa: BLE001
+            task = None
+    task_obj = None
+    if task:
+        from .tasks import get_task
+
+        task_obj = get_task(task)
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir))
+    if device:
+        model.to(device)
+    model.eval()
+    bos = _bos_of_run(Path(str(model_dir)), tokenizer)
+    train_max = max(data["train"]["length"]) if "train" in data and "length" in data["train"].column_names else None
+    chosen = [s for s in (splits or [s for s in data if s != "train"]) if s in data]
+    rows: list[dict] = []
+    row_split: list[str] = []
+    for split in chosen:
+        part = data[split]
+        if max_rows is not None and len(part) > max_rows:
+            index = np.unique(np.linspace(0, len(part) - 1, num=max_rows).round().astype(int))
+            part = part.select(index)
+        rows.extend(part)
+        row_split.extend([split] * len(part))
+    budgets = [_budget(len(ids)) for ids in tokenizer([" " + r["completion"] for r in rows], add_special_tokens=False)["input_ids"]]
+    with torch.no_grad():
+        predictions = complete(model, tokenizer, [r["prompt"] for r in rows], fmt, max_new_tokens=budgets,
+                               method=method, bos_token_id=bos, batch_size=batch_size)
+    results = score(
+        predictions, [r["answer"] for r in rows], task=task_obj, fmt=fmt if task_obj else None,
+        groups=[r.get("group") for r in rows] if rows and "group" in rows[0] else None,
+        lengths=[r["length"] for r in rows] if rows and "length" in rows[0] else None,
+        splits=row_split, reference_completions=[r["completion"] for r in rows],
+        train_max_length=train_max, threshold=threshold,
+    )
+    out = {"model": str(model_dir), "dataset": str(dataset), "config": config, "format": fmt, "task": task,
+           "splits": chosen, "method": method, "results": results,
+           "predictions": [{"split": s, "prompt": r["prompt"], "prediction": p, "answer": r["answer"]}
+                           for s, r, p in zip(row_split, rows, predictions)]}
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "eval_results.json").write_text(json.dumps(out, indent=2) + "\n")
+        if results.get("lengths"):
+            plot_accuracy_vs_length({f"{Path(str(model_dir)).name} ({config})": results},
+                                    out_dir / "accuracy_vs_length.png",
+                                    train_range=(min(data["train"]["length"]), train_max) if train_max else None,
+                                    title=f"{task or ''} {config}".strip())
+    return out
