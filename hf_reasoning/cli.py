@@ -139,6 +139,25 @@ def train_command(ctx: typer.Context):
     train_main(list(ctx.args))
 
 
+@app.command("evaluate")
+def evaluate_command(
+    model: Annotated[Path, typer.Option("--model", help="A finished run folder (model repo).")],
+    dataset: Annotated[str, typer.Option("--dataset", help="Dataset repo folder or Hub id.")],
+    config: Annotated[str, typer.Option("--config", help="Config name (<preset>-<format>).")],
+    split: Annotated[list[str] | None, typer.Option("--split", help="Splits to evaluate (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write eval_results.json and the plot.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 32,
+    max_rows: Annotated[int | None, typer.Option("--max-rows", help="At most this many rows per split.")] = None,
+    threshold: Annotated[float, typer.Option(help="Accuracy that counts as solved.")] = 0.9,
+):
+    """Generate on the chosen splits, score accuracy per length/shift, write JSON and a plot."""
+    from .evaluation import evaluate_run, print_results
+
+    result = evaluate_run(model, dataset, config, splits=split, out_dir=out, batch_size=batch_size,
+                          max_rows=max_rows, threshold=threshold)
+    print_results(result["results"], title=config, console=console)
+
+
 @app.command("analyze")
 def analyze_command(
     task: Annotated[str, typer.Argument(help="Task name (boolean).")],
