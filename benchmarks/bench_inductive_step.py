@@ -45,6 +45,7 @@ def run_one(args) -> dict:
     torch.manual_seed(0)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer, collator, rows = make_batch(args.data_config, args.batch, 0)
+    collator(rows)  # warm-up (first tokenizer call)
     started = time.perf_counter()
     for _ in range(args.steps):
         inductive = collator(rows)

@@ -4,6 +4,10 @@
         --model tiny --out runs/parity-tiny --fresh --learning_rate 2e-3
     accelerate launch --config_file hf_reasoning/accelerate_configs/ddp.yaml \\
         -m hf_reasoning.train --dataset … --config … --model abbe2024-10m --out …
+    torchrun --standalone --nproc_per_node 2 -m hf_reasoning.train …   # CPU processes, gloo
+
+Ready Accelerate configs: ``hf_reasoning/accelerate_configs/`` (``ddp``, ``fsdp``,
+``deepspeed_zero2``, ``deepspeed_zero3``, ``cpu_ddp``).
 
 Inductive formats (``inductive``, ``shift``) are trained with the masked duplication of
 :mod:`hf_reasoning.inductive`; the other formats as ordinary causal LMs with loss on the
@@ -39,7 +43,15 @@ from tqdm.auto import tqdm
 
 from .errors import HFReasoningError
 from .inductive import collator_for, format_of_config, greedy_complete, is_inductive_format
-from .modeling import build_model, check_inductive_support, check_positions, count_parameters, is_preset
+from .modeling import (
+    MASKABLE_ATTENTION,
+    UnsupportedAttentionError,
+    build_model,
+    check_inductive_support,
+    check_positions,
+    count_parameters,
+    is_preset,
+)
 from .tokenization import build_tokenizer, build_tokenizer_from_texts, marker_id
 
 FORMATS = ("plain", "scratchpad", "inductive", "shift", "reversed", "index_hints", "reversed_index_hints")
@@ -391,6 +403,10 @@ def main(argv: list[str] | None = None) -> TrainResult:
         if name not in data:
             raise HFReasoningError(f"split {name!r} not in {args.dataset!r} config {args.config!r}; allowed: {', '.join(data)}")
     tokenizer = make_tokenizer(args, task, data)
+    if is_inductive_format(fmt) and args.attn_implementation not in MASKABLE_ATTENTION:
+        raise UnsupportedAttentionError(
+            f"--attn_implementation {args.attn_implementation!r} cannot take the inductive 4D float mask; "
+            f"allowed: {', '.join(MASKABLE_ATTENTION)}")
     model, tokenizer = build_model(args.model, tokenizer, attn_implementation=args.attn_implementation)
     model.config.use_cache = False
     # pretrained LMs that start texts with a BOS token keep it; our word-level ones do not use it

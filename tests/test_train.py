@@ -16,7 +16,7 @@ from accelerate.state import AcceleratorState, GradientState
 from safetensors.torch import load_file
 
 from hf_reasoning.errors import HFReasoningError
-from hf_reasoning.modeling import UnknownModelError
+from hf_reasoning.modeling import UnknownModelError, UnsupportedAttentionError
 from hf_reasoning.train import ConfigChangedError, RunDirError, main
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -120,6 +120,8 @@ def test_bad_input_is_a_one_line_error_and_overwrites_nothing(parity_repo, tmp_p
         (HFReasoningError, "format 'bogus'", train_args(parity_repo, tmp_path / "a", config="laptop-bogus")),
         (HFReasoningError, "laptop-nothing", train_args(parity_repo, tmp_path / "b", config="laptop-nothing-plain")),
         (UnknownModelError, "no-such-model", train_args(parity_repo, tmp_path / "c", "--model", "no-such-model")),
+        (UnsupportedAttentionError, "flash_attention_2",
+         train_args(parity_repo, tmp_path / "d", "--attn_implementation", "flash_attention_2")),
     ]
     for error, words, argv in cases:
         with pytest.raises(error, match=words) as caught:
@@ -127,7 +129,7 @@ def test_bad_input_is_a_one_line_error_and_overwrites_nothing(parity_repo, tmp_p
         assert "\n" not in str(caught.value)
         AcceleratorState._reset_state(reset_partial_state=True)
     assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == before
-    assert not any((tmp_path / name).exists() for name in "abc")  # failed runs leave no folder
+    assert not any((tmp_path / name).exists() for name in "abcd")  # failed runs leave no folder
 
 
 HELPER = textwrap.dedent(
