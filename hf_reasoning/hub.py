@@ -37,6 +37,13 @@ def split_files(config: str, split: str, rows: int) -> list[str]:
 
 
 def write_config(build: ConfigBuild, repo_dir: Path) -> None:
+    """The Parquet shards of one config. Each file keeps its table's schema metadata, where the
+    ``datasets`` features live (key ``huggingface``): ``load_dataset`` reads them from the file and
+    so gets the exact feature types back (an ``Image`` column decodes to PIL images)."""
+    for split, table in build.tables.items():  # checked before any file is written
+        if not (table.schema.metadata or {}).get(b"huggingface"):
+            raise HFReasoningError(f"split {split!r} of {build.config!r} has no datasets features in its schema; "
+                                   "allowed: tables from hf_reasoning.splits.build_config")
     for split, table in build.tables.items():
         files = split_files(build.config, split, table.num_rows)
         for i, rel in enumerate(files):
@@ -188,36 +195,75 @@ def repo_metadata(folder_or_repo: str | os.PathLike) -> dict:
     return dict(card_metadata(path).get("hf_reasoning", {}))
 
 
+# never uploaded: hidden and temporary files, training checkpoints (optimizer state, RNG
+# states: resumption data, not the model) and pickle-based weight formats
+PUBLISH_IGNORE = (".*", "**/.*", "checkpoints/**", "*.bin", "*.pt", "*.pth", "*.pkl", "*.pickle", "*.ckpt")
+
+
+def _publish_files(folder: Path) -> list[tuple[str, int]]:
+    from fnmatch import fnmatch
+
+    files = []
+    for p in folder.rglob("*"):
+        rel = p.relative_to(folder)
+        if not p.is_file() or any(part.startswith(".") for part in rel.parts) or rel.parts[0] == "checkpoints":
+            continue
+        if any(fnmatch(rel.name, pattern) for pattern in PUBLISH_IGNORE if "/" not in pattern):
+            continue
+        files.append((rel.as_posix(), p.stat().st_size))
+    return sorted(files)
+
+
 def publish(folder: str | os.PathLike, repo_id: str, private: bool = False, dry_run: bool = False,
             token: str | None = None) -> list[tuple[str, int]]:
-    """Upload a repo folder (dataset or model) with ``create_repo`` + ``upload_folder``.
+    """Upload a repo folder with ``create_repo`` + ``upload_folder``: a dataset repo folder
+    (``README.md`` with a ``configs:`` block) as a dataset repo, a finished run folder
+    (``config.json``) as a model repo.
 
-    Returns the files (relative path, bytes) that are (or, with ``dry_run``, would be)
-    uploaded."""
+    A run folder's model card is (re)written first with ``repo_id`` (so its loading snippet
+    names the repo; :func:`hf_reasoning.cards.write_model_card`); checkpoints and pickle files
+    are never uploaded. Returns the files (relative path, bytes) that are (or, with
+    ``dry_run``, would be) uploaded; a dry run writes nothing."""
     from huggingface_hub import HfApi
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
+    from .cards import is_run_dir, write_model_card
+
     folder = Path(folder)
     if not folder.is_dir():
-        raise HFReasoningError(f"{str(folder)!r} is not a folder; allowed: a repo folder written by hf-reasoning")
-    meta = card_metadata(folder)
+        raise HFReasoningError(f"{str(folder)!r} is not a folder; allowed: a dataset repo folder or a finished run folder")
     try:
         validate_repo_id(repo_id)
     except HFValidationError:
         raise HFReasoningError(f"--repo-id {repo_id!r} is not a valid Hub repo id; allowed: ORG/NAME") from None
     if "/" not in repo_id:
         raise HFReasoningError(f"--repo-id {repo_id!r} has no namespace; allowed: ORG/NAME")
-    repo_type = "model" if (folder / "config.json").is_file() else "dataset"
-    files = sorted((str(p.relative_to(folder)), p.stat().st_size) for p in folder.rglob("*")
-                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    if is_run_dir(folder):
+        repo_type = "model"
+        if dry_run:
+            files = _publish_files(folder)
+            if "README.md" not in dict(files):  # the card publish would write
+                files = sorted([*files, ("README.md", 0)])
+            return files
+        if (folder / "training_args.json").is_file():  # a run of hf_reasoning.train: its card names the repo
+            write_model_card(folder, repo_id=repo_id)
+        title = f"model {folder.name}"
+    else:
+        meta = card_metadata(folder) if (folder / "README.md").is_file() else {}
+        if "configs" not in meta:
+            raise HFReasoningError(f"{str(folder)!r} is neither a dataset repo folder (README.md with configs) nor a "
+                                   "finished run folder (config.json); allowed: a folder written by hf-reasoning build "
+                                   "or hf_reasoning.train")
+        repo_type = "dataset"
+        title = meta.get("pretty_name", folder.name)
+    files = _publish_files(folder)
     if dry_run:
         return files
     api = HfApi(token=token)
     try:
         api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
         api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=repo_type,
-                          commit_message=f"Upload {meta.get('pretty_name', folder.name)} with hf-reasoning",
-                          ignore_patterns=[".*", "**/.*"])
+                          commit_message=f"Upload {title} with hf-reasoning", ignore_patterns=list(PUBLISH_IGNORE))
     except Exception as exc:  # network, auth, offline mode: one line for the user
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise HFReasoningError(f"could not publish {str(folder)!r} to {repo_id!r}: {message}") from None

@@ -10,10 +10,20 @@ split never keeps an instance an earlier one holds (the instance is hashed from 
 structured fields, not its text). Where a group's instance space is too small for that
 (fewer than 100 × the rows drawn for it, e.g. parity of 5 bits), rows may be shared and
 the dataset card says so.
+
+Exhaustive splits: a task may enumerate an evaluation split instead of sampling it
+(``Task.exhaustive_split``: every instance of its groups exactly once, e.g. the whole Boolean
+cube); its groups then count as overlap groups (a training sample of them is necessarily in
+it). ``train`` is always sampled.
+
+Features: every table carries its ``datasets.Features`` in the schema metadata (key
+``huggingface``), so Parquet files written from it load with exact feature types (an
+``Image`` column decodes to PIL images).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import zlib
 from collections.abc import Iterator
@@ -154,19 +164,39 @@ def group_table(task: Task, cfg, fmt: str, group: Group, inst: Instances) -> pa.
     return pa.table({**head, **columns})
 
 
-def split_counts(task: Task, cfg, scale: Scale, streams: dict[str, SplitStreams]) -> dict[str, list[tuple[Group, int]]]:
-    train_groups = task.train_groups(cfg)
-    groups, weights = [g for g, _ in train_groups], np.array([w for _, w in train_groups])
+def split_counts(task: Task, cfg, scale: Scale, streams: dict[str, SplitStreams],
+                 exhaustive: dict[str, list[tuple[Group, Instances]]] | None = None) -> dict[str, list[tuple[Group, int]]]:
+    """Rows per group of every split; an exhaustive split has the size of its enumeration."""
+    exhaustive = exhaustive or {}
     counts = {}
     for split in ("train", "validation", "test"):
+        if split in exhaustive:
+            counts[split] = [(g, len(inst)) for g, inst in exhaustive[split]]
+            continue
+        split_groups = task.train_groups(cfg) if split == "train" else task.split_groups(cfg, split)
+        groups, weights = [g for g, _ in split_groups], np.array([w for _, w in split_groups])
         drawn = streams[split].counts.multinomial(getattr(scale, split), weights / weights.sum())
         counts[split] = list(zip(groups, drawn.tolist()))
-    counts["ood"] = [(g, scale.ood) for g in task.ood_groups(cfg)]
+    if "ood" in exhaustive:
+        counts["ood"] = [(g, len(inst)) for g, inst in exhaustive["ood"]]
+    else:
+        counts["ood"] = [(g, scale.ood) for g in task.ood_groups(cfg)]
     return counts
 
 
+def exhaustive_splits(task: Task, cfg, fmt: str) -> dict[str, list[tuple[Group, Instances]]]:
+    """The evaluation splits the task enumerates (every instance once) instead of sampling."""
+    out = {}
+    for split in ("validation", "test", "ood"):
+        parts = task.exhaustive_split(cfg, fmt, split)
+        if parts is not None:
+            out[split] = parts
+    return out
+
+
 def overlap_groups(task: Task, cfg, fmt: str, counts: dict[str, list[tuple[Group, int]]]) -> list[str]:
-    """Groups whose instance space is under ``OVERLAP_FACTOR`` × the rows drawn for them."""
+    """Groups whose instance space is under ``OVERLAP_FACTOR`` × the rows drawn for them
+    (a group an exhaustive split enumerates is always one: every instance is in that split)."""
     drawn: dict[str, int] = {}
     groups: dict[str, Group] = {}
     for split in SPLITS:
@@ -177,35 +207,61 @@ def overlap_groups(task: Task, cfg, fmt: str, counts: dict[str, list[tuple[Group
     return sorted(small, key=lambda n: groups[n].length)
 
 
+def _evaluation_and_train_draws(task: Task, cfg, fmt: str, scale: str, streams: dict[str, SplitStreams],
+                                splits=EVAL_ORDER):
+    """The plan of a config, then its instances split by split in ``EVAL_ORDER``.
+
+    Yields ``(counts, overlap, exhaustive split names)`` first, then ``(split, group, instances, hashes, earlier)`` per
+    non-empty group, where ``earlier`` holds the hashes of that group in the splits drawn before.
+    A sampled group never repeats an earlier instance unless it is an overlap group; an
+    exhaustive split takes its enumeration as it is."""
+    exhaustive = exhaustive_splits(task, cfg, fmt)
+    counts = split_counts(task, cfg, scale_of(task, scale), streams, exhaustive)
+    overlap = overlap_groups(task, cfg, fmt, counts)
+    yield counts, overlap, set(exhaustive)
+    seen: dict[str, list[np.ndarray]] = {}  # group -> hashes of the splits drawn so far
+    for split in splits:
+        if split in exhaustive:
+            drawn = [(g, inst, instance_hash(inst.key, g.name)) for g, inst in exhaustive[split] if len(inst)]
+        else:
+            drawn = []
+            for group, count in counts[split]:
+                if count == 0:
+                    continue
+                earlier = np.concatenate(seen.get(group.name, [np.zeros(0, np.uint64)]))
+                forbidden = None if group.name in overlap else earlier
+                inst, h = sample_group(task, cfg, fmt, group, count, streams[split], forbidden)
+                drawn.append((group, inst, h))
+        for group, inst, h in drawn:
+            earlier = np.concatenate(seen.get(group.name, [np.zeros(0, np.uint64)]))
+            yield split, group, inst, h, earlier
+            seen.setdefault(group.name, []).append(h)
+
+
 def build_config(task_name: str, config: str, scale: str = "default", seed: int = 0) -> ConfigBuild:
     """Generate the splits of one config (``train``, ``validation``, ``test`` and ``ood``
-    when the preset has OOD groups) as Arrow tables."""
+    when the preset has OOD groups) as Arrow tables that carry their ``datasets`` features."""
     task = get_task(task_name)
     preset, cfg, fmt = task.parse_config(config)
-    sizes = scale_of(task, scale)
     streams = split_streams(task, preset, seed)
-    counts = split_counts(task, cfg, sizes, streams)
-    overlap = overlap_groups(task, cfg, fmt, counts)
+    draws = _evaluation_and_train_draws(task, cfg, fmt, scale, streams)
+    counts, overlap, exhaustive = next(draws)
     build = ConfigBuild(task.name, config, preset, fmt, scale, seed, {}, overlap_groups=overlap)
-    seen: dict[str, list[np.ndarray]] = {}  # group -> hashes of the splits drawn so far
+    parts: dict[str, list[pa.Table]] = {}
+    for split, group, inst, h, earlier in draws:
+        if split == "train" and group.name in overlap:
+            build.shared_rows += int(np.isin(h, earlier).sum())
+        parts.setdefault(split, []).append(group_table(task, cfg, fmt, group, inst))
+    features = None
     for split in EVAL_ORDER:
-        if not counts[split]:
+        if split not in parts:
             continue
-        tables = []
-        for group, count in counts[split]:
-            if count == 0:
-                continue
-            earlier = np.concatenate(seen.get(group.name, [np.zeros(0, np.uint64)]))
-            forbidden = None if group.name in overlap else earlier
-            inst, h = sample_group(task, cfg, fmt, group, count, streams[split], forbidden)
-            if split == "train" and group.name in overlap:
-                build.shared_rows += int(np.isin(h, earlier).sum())
-            seen.setdefault(group.name, []).append(h)
-            tables.append(group_table(task, cfg, fmt, group, inst))
-        table = pa.concat_tables(tables)
-        if split != "ood":  # in-distribution splits mix their lengths
+        table = pa.concat_tables(parts[split])
+        # in-distribution splits mix their lengths; the ood split and enumerations keep their order
+        if split != "ood" and split not in exhaustive:
             table = table.take(streams[split].counts.permutation(table.num_rows))
-        build.tables[split] = table
+        features = features or task_features(task, cfg, fmt, table.schema)
+        build.tables[split] = with_features(table, features)
         build.groups[split] = {g.name: c for g, c in counts[split] if c}
     build.tables = {s: build.tables[s] for s in SPLITS if s in build.tables}
     build.rows = {s: t.num_rows for s, t in build.tables.items()}
@@ -214,20 +270,37 @@ def build_config(task_name: str, config: str, scale: str = "default", seed: int 
 
 def eval_hashes(task: Task, cfg, fmt: str, preset: str, scale: str, seed: int) -> tuple[dict[str, np.ndarray], list[str]]:
     """Hashes of every evaluation-split instance per group, and the overlap groups."""
-    streams = split_streams(task, preset, seed)
     # re-draw the evaluation instances to hash them (same streams, same order as the build)
-    counts = split_counts(task, cfg, scale_of(task, scale), streams)
-    overlap = overlap_groups(task, cfg, fmt, counts)
+    draws = _evaluation_and_train_draws(task, cfg, fmt, scale, split_streams(task, preset, seed),
+                                        splits=("ood", "test", "validation"))
+    _, overlap, _ = next(draws)
     seen: dict[str, list[np.ndarray]] = {}
-    for split in ("ood", "test", "validation"):
-        for group, count in counts[split]:
-            if not count:
-                continue
-            earlier = np.concatenate(seen.get(group.name, [np.zeros(0, np.uint64)]))
-            forbidden = None if group.name in overlap else earlier
-            _, h = sample_group(task, cfg, fmt, group, count, streams[split], forbidden)
-            seen.setdefault(group.name, []).append(h)
+    for _, group, _, h, _ in draws:
+        seen.setdefault(group.name, []).append(h)
     return {g: np.concatenate(h) for g, h in seen.items()}, overlap
+
+
+# -- datasets features ---------------------------------------------------------------------
+
+def task_features(task: Task, cfg, fmt: str, schema: pa.Schema):
+    """The ``datasets.Features`` of a config's tables: the Arrow types, except the columns the
+    task types itself (``Task.features``, e.g. an ``Image``)."""
+    import datasets
+
+    features = datasets.Features.from_arrow_schema(schema.remove_metadata())
+    features.update(task.features(cfg, fmt))
+    return features
+
+
+def with_features(table: pa.Table, features) -> pa.Table:
+    """``table`` cast to the Arrow schema of ``features``, with the features in its schema
+    metadata (key ``huggingface``, as ``datasets`` writes it), so that Parquet files written from
+    it load with exactly these feature types (``load_dataset`` reads them from the first file)."""
+    metadata = {b"huggingface": json.dumps({"info": {"features": features.to_dict()}}).encode()}
+    schema = features.arrow_schema.with_metadata(metadata)
+    if not table.schema.remove_metadata().equals(features.arrow_schema):
+        return table.cast(schema)
+    return table.replace_schema_metadata(metadata)
 
 
 def fresh_tables(task_name: str, config: str, scale: str = "default", seed: int = 0,
@@ -239,6 +312,7 @@ def fresh_tables(task_name: str, config: str, scale: str = "default", seed: int 
     fresh = config_seed_sequence(task, preset, seed).spawn(len(SPLITS) + 1)[-1]
     train_groups = task.train_groups(cfg)
     weights = np.array([w for _, w in train_groups])
+    features = None
     while True:
         counts, core, layout = (np.random.default_rng(s) for s in fresh.spawn(1)[0].spawn(3))
         streams = SplitStreams(counts, core, layout)
@@ -250,7 +324,8 @@ def fresh_tables(task_name: str, config: str, scale: str = "default", seed: int 
                 inst, _ = sample_group(task, cfg, fmt, group, count, streams, block)
                 tables.append(group_table(task, cfg, fmt, group, inst))
         table = pa.concat_tables(tables)
-        yield table.take(counts.permutation(table.num_rows))
+        features = features or task_features(task, cfg, fmt, table.schema)
+        yield with_features(table.take(counts.permutation(table.num_rows)), features)
 
 
 # -- datasets ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections import Counter
 
 import pytest
 
@@ -76,13 +77,22 @@ def rows_of(preset):
     return build, {split: table.to_pylist() for split, table in build.tables.items()}
 
 
+ENUMERATED_D = 16  # the card: test (and ood) splits are the whole cube (unseen part) for d <= 16
+
+
+def spot_rows(split_rows, limit=1024):
+    """All rows of a small split; an even stride of a whole-cube split (checked whole below)."""
+    step = max(1, len(split_rows) // limit)
+    return split_rows[::step]
+
+
 @pytest.mark.parametrize("preset", list(PRESETS))
 def test_rows_follow_the_spec(preset):
     cfg = PRESETS[preset]
     build, rows = rows_of(preset)
     assert set(rows) == ({"train", "validation", "test"} | (set() if cfg.seen == "all" else {"ood"}))
     for split, split_rows in rows.items():
-        for row in split_rows:
+        for row in spot_rows(split_rows):
             x = row["x"]
             assert len(x) == cfg.d == row["length"] and set(x) <= {-1, 1}
             # back from the prompt text: one token per coordinate, then "="
@@ -95,32 +105,95 @@ def test_rows_follow_the_spec(preset):
             assert float(row["answer"]) == y and row["completion"] == row["answer"] + " ."
             assert float(TASK.parse_answer("plain", row["completion"])) == y
             assert row["seen"] == spec_seen(cfg, x)
-            if split != "ood":
-                assert row["group"] == "seen" and spec_seen(cfg, x)
-            else:
-                assert row["group"] in ("cube", "unseen")
-                if row["group"] == "unseen":
-                    assert not spec_seen(cfg, x)
+            # the group says which part of the cube the row is in
+            assert row["group"] == ("seen" if spec_seen(cfg, x) else "unseen")
+            if split in ("train", "validation"):
+                assert row["group"] == "seen"
+            if split == "ood":
+                assert row["group"] == "unseen"
+
+
+def cube_in_order(d):
+    """{-1,+1}^d in cube order (index bit j = 1 <-> x_j = -1), in plain Python."""
+    return [tuple(-1 if index >> j & 1 else 1 for j in range(d)) for index in range(2**d)]
+
+
+@pytest.mark.parametrize("preset", [p for p, c in PRESETS.items() if c.d <= ENUMERATED_D])
+def test_test_split_is_the_whole_cube(preset):
+    cfg = PRESETS[preset]
+    build, rows = rows_of(preset)
+    cube = cube_in_order(cfg.d)
+    seen_part = [x for x in cube if spec_seen(cfg, x)]
+    unseen_part = [x for x in cube if not spec_seen(cfg, x)]
+    test = rows["test"]
+    # every point exactly once: the seen part, then the unseen part, each in cube order
+    assert [tuple(r["x"]) for r in test] == seen_part + unseen_part
+    assert len({tuple(r["x"]) for r in test}) == 2**cfg.d == build.rows["test"]
+    assert [r["group"] for r in test] == ["seen"] * len(seen_part) + ["unseen"] * len(unseen_part)
+    if cfg.seen == "all":
+        assert "ood" not in rows and not unseen_part
+    else:
+        assert [tuple(r["x"]) for r in rows["ood"]] == unseen_part
+    # the targets of the whole cube from the definitions (every row for one config per target)
+    if preset in FULL_TARGET_CHECK:
+        assert [r["target"] for r in test] == [spec_target(cfg, list(x)) for x in seen_part + unseen_part]
+
+
+FULL_TARGET_CHECK = ("pvr_p3_w3_majority", "f1_frozen5", "staircase_frozen7", "pvr_trunc_frozen7", "gotu_mixed",
+                     "gotu_x0x1", "gotu_cyclic3", "gotu_sign3", "ball_k8")
+
+
+@pytest.mark.parametrize("preset", [p for p, c in PRESETS.items() if c.d > ENUMERATED_D])
+def test_test_split_samples_the_cube_above_the_cap(preset):
+    cfg = PRESETS[preset]
+    build, rows = rows_of(preset)
+    assert build.rows["test"] == 64  # tiny scale
+    groups = Counter(r["group"] for r in rows["test"])
+    if cfg.seen == "all":
+        assert set(groups) == {"seen"}
+    else:  # a uniform sample of the cube: both parts, in proportion (binomial, far from 0 here)
+        assert groups["seen"] > 10 and groups["unseen"] > 10
+        assert {r["group"] for r in rows["ood"]} == {"unseen"} and build.rows["ood"] == 32
+    # no training row is an evaluation row where the space allows it (not an overlap group)
+    train = {tuple(r["x"]) for r in rows["train"]}
+    if "seen" not in build.overlap_groups:
+        assert not train & {tuple(r["x"]) for s in ("validation", "test") for r in rows[s]}
 
 
 @pytest.mark.parametrize("preset", [p for p, c in PRESETS.items() if c.seen != "all"])
 def test_unseen_never_leaks_into_training(preset):
     cfg = PRESETS[preset]
     _, rows = rows_of(preset)
-    train_inputs = {tuple(r["x"]) for s in ("train", "validation", "test") for r in rows[s]}
-    unseen = {tuple(r["x"]) for r in rows["ood"] if r["group"] == "unseen"}
+    train_inputs = {tuple(r["x"]) for s in ("train", "validation") for r in rows[s]}
+    unseen = {tuple(r["x"]) for s in ("test", "ood") for r in rows[s] if r["group"] == "unseen"}
     assert unseen and not train_inputs & unseen
+    assert all(spec_seen(cfg, x) for x in train_inputs) and not any(spec_seen(cfg, x) for x in unseen)
     if cfg.seen == "frozen":
         assert all(x[cfg.frozen] == 1 for x in train_inputs)
         assert all(x[cfg.frozen] == -1 for x in unseen)
-    groups = {r["group"] for r in rows["ood"]}
-    assert groups == {"cube", "unseen"}
+    assert {r["group"] for r in rows["ood"]} == {"unseen"}
+
+
+@pytest.mark.parametrize("config", ["staircase_frozen7-plain", "gotu_x0x1_d40-plain"])
+def test_fresh_training_stream_never_yields_unseen_points(config):
+    from hf_reasoning.splits import fresh_tables
+
+    cfg = PRESETS[config.rpartition("-")[0]]
+    build, rows = rows_of(config.rpartition("-")[0])
+    stream = fresh_tables("boolean", config, "tiny", 0, chunk_size=512)
+    xs = [tuple(x) for _ in range(4) for x in next(stream).column("x").to_pylist()]
+    assert all(spec_seen(cfg, x) for x in xs)
+    if "seen" not in build.overlap_groups:
+        assert not set(xs) & {tuple(r["x"]) for s in ("validation", "test") for r in rows[s]}
 
 
 def test_overlap_rule_is_used_honestly():
     # d = 11 with a frozen coordinate: 1024 seen inputs < 100 x the rows drawn -> stated overlap
-    build, _ = rows_of("f1_frozen0")
-    assert build.overlap_groups == ["seen"] or "seen" in build.overlap_groups
+    # and the whole-cube test holds every training input: the build reports each such row as shared
+    build, rows = rows_of("f1_frozen0")
+    assert set(build.overlap_groups) == {"seen", "unseen"}
+    test = {tuple(r["x"]) for r in rows["test"]}
+    assert build.shared_rows == sum(tuple(r["x"]) in test for r in rows["train"]) == build.rows["train"]
     # d = 40: no overlap allowed, and none happens
     build, rows = rows_of("gotu_x0x1_d40")
     assert "seen" not in build.overlap_groups
@@ -240,7 +313,20 @@ def test_every_config_loads(tmp_path):
     for config in TASK.config_names():
         ds = datasets.load_dataset(str(tmp_path / "boolean"), config)
         cfg = PRESETS[config.rpartition("-")[0]]
-        assert ds["train"].num_rows == 256 and ds["test"].num_rows == 64
+        assert ds["train"].num_rows == 256 and ds["validation"].num_rows == 64
+        assert ds["test"].num_rows == (2**cfg.d if cfg.d <= ENUMERATED_D else 64)
         assert ("ood" in ds) == (cfg.seen != "all")
         assert ds["train"].features["target"].dtype == "float64"
         assert ds["train"].features["x"].feature.dtype == "int8"
+        assert ds["test"].features == ds["train"].features and ds["test"].features["seen"].dtype == "bool"
+
+
+def test_rebuild_is_byte_identical(tmp_path):
+    from hf_reasoning.hub import write_repos
+
+    configs = ["staircase_frozen7-plain", "gotu_x0x1_d40-plain"]
+    for name in ("a", "b"):
+        write_repos(["boolean"], tmp_path / name, scale="tiny", configs=configs)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.parquet"))
+    assert len(files) == 8  # train, validation, test, ood of each
+    assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)

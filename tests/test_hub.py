@@ -247,3 +247,42 @@ def test_render_fixed_layout_paths(vocab, ids):
     assert render(ids, vocab).to_pylist() == reference(ids, vocab)
     many = np.repeat(ids, 50, axis=0)
     assert render(many, vocab).to_pylist() == reference(many, vocab)
+
+
+# -- datasets features in the Parquet files ---------------------------------------------------------
+
+@pytest.mark.parametrize("task", TASKS)
+def test_parquet_files_carry_exact_features(hub_dir, hf_home, task):
+    """Each file's schema metadata holds the datasets features (key ``huggingface``), they match
+    the file's Arrow schema, and ``load_dataset`` gives exactly those features back."""
+    import json
+
+    import datasets
+
+    datasets.disable_progress_bars()
+    folder = hub_dir / task
+    config = sorted(p.name for p in folder.iterdir() if p.is_dir())[0]
+    features = None
+    for split, names in split_files(folder, config).items():
+        for name in names:
+            schema = pq.read_schema(folder / config / name)
+            meta = json.loads(schema.metadata[b"huggingface"])["info"]["features"]
+            file_features = datasets.Features.from_dict(meta)
+            assert file_features.arrow_schema.equals(schema.remove_metadata())
+            assert list(file_features) == schema.names
+            features = features or file_features
+            assert file_features == features  # one feature set per config
+    ds = datasets.load_dataset(str(folder), config, cache_dir=str(hf_home / "datasets"))
+    assert all(d.features == features for d in ds.values())
+
+
+def test_write_config_refuses_tables_without_features(tmp_path):
+    from hf_reasoning.errors import HFReasoningError
+    from hf_reasoning.hub import write_config
+    from hf_reasoning.splits import build_config
+
+    build = build_config("parity", "abbe2024-plain", "tiny", 0)
+    build.tables = {s: t.replace_schema_metadata(None) for s, t in build.tables.items()}
+    with pytest.raises(HFReasoningError) as err:
+        write_config(build, tmp_path)
+    assert "\n" not in str(err.value) and not list(tmp_path.iterdir())

@@ -328,3 +328,68 @@ def test_stream_never_yields_evaluation_questions_shift(hub_dir, read_split):
     for r in rows:
         assert 1 <= r["length"] <= 4
         assert r["answer"] == str(int(r["a"]) + int(r["b"])).zfill(r["length"] + 1)
+
+
+# -- exhaustive evaluation splits (Task.exhaustive_split) ------------------------------------------
+
+def test_exhaustive_split_hook(monkeypatch):
+    """A task that enumerates its test split: the split is the enumeration as given (no sampling,
+    no shuffle), its group becomes an overlap group, train is still sampled and its shared rows
+    are counted, and the fresh stream's filter knows every enumerated instance."""
+    import numpy as np
+
+    from hf_reasoning.splits import build_config, eval_hashes
+    from hf_reasoning.tasks import get_task
+    from hf_reasoning.tasks.base import Instances
+    from hf_reasoning.tasks.parity import ParityConfig
+
+    task = get_task("parity")
+    monkeypatch.setitem(task.presets, "probe16", ParityConfig(train_lengths=(16,), ood_lengths=(), formats=("plain",)))
+    order = np.random.default_rng(7).permutation(2**16)  # any fixed order: the split must keep it
+    every = [[(int(i) >> j) & 1 for j in range(16)] for i in order]
+    asked = []
+
+    def exhaustive_split(cfg, fmt, split):
+        asked.append(split)
+        if split != "test":
+            return None
+        bits = np.array(every, dtype=np.int8)
+        return [(task.train_groups(cfg)[0][0], Instances({"bits": bits}, bits.astype(np.int64)))]
+
+    monkeypatch.setattr(task, "exhaustive_split", exhaustive_split)
+    build = build_config("parity", "probe16-plain", "tiny", 0)
+    assert "train" not in asked and "test" in asked
+    test = build.tables["test"].to_pylist()
+    assert [r["bits"] for r in test] == every
+    assert all(r["answer"] == str(sum(r["bits"]) % 2) for r in test[:2000])
+    assert build.rows == {"train": 256, "validation": 64, "test": 2**16}
+    assert build.overlap_groups == ["16"]  # without the hook it is not one (see above)
+    assert build.shared_rows == 256  # every training input is in the enumerated test split
+    hashes, overlap = eval_hashes(task, task.presets["probe16"], "plain", "probe16", "tiny", 0)
+    assert overlap == ["16"] and len(set(hashes["16"].tolist())) >= 2**16
+    # the builder's RNG streams are unchanged: validation is the same as without an exhaustive test
+    monkeypatch.undo()
+    monkeypatch.setitem(task.presets, "probe16", ParityConfig(train_lengths=(16,), ood_lengths=(), formats=("plain",)))
+    plain = build_config("parity", "probe16-plain", "tiny", 0)
+    assert plain.tables["validation"].column("bits").to_pylist() == build.tables["validation"].column("bits").to_pylist()
+
+
+def test_tables_carry_their_features():
+    """Every split table holds its datasets features (schema metadata key ``huggingface``), and
+    they describe the table's Arrow schema exactly; the fresh stream uses the same ones."""
+    import json
+
+    import datasets
+
+    from hf_reasoning import stream_train
+    from hf_reasoning.splits import build_config
+
+    build = build_config("pvr_visual", "block_holdout-labels", "tiny", 0)
+    for table in build.tables.values():
+        features = datasets.Features.from_dict(json.loads(table.schema.metadata[b"huggingface"])["info"]["features"])
+        assert features.arrow_schema.equals(table.schema.remove_metadata())
+        assert isinstance(features["image"], datasets.Image)
+    stream = stream_train("pvr_visual", "block_holdout-labels", scale="tiny", seed=0, chunk_size=16)
+    assert stream.features == features
+    row = next(iter(stream))
+    assert row["image"].size == (16, 16) and row["group"] == "seen"

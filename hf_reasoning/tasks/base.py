@@ -107,6 +107,22 @@ class Task:
     def ood_groups(self, cfg) -> list[Group]:
         return []
 
+    def split_groups(self, cfg, split: str) -> list[tuple[Group, float]]:
+        """The groups (with weights) a ``validation`` or ``test`` split samples: the training
+        groups unless the task evaluates elsewhere (the whole Boolean cube, held-out images)."""
+        return self.train_groups(cfg)
+
+    def exhaustive_split(self, cfg, fmt: str, split: str) -> list[tuple[Group, Instances]] | None:
+        """Every instance of the split's groups, each exactly once, for an evaluation split the
+        task enumerates instead of sampling (the whole cube of a small Boolean config); None:
+        sample it. Never used for ``train``."""
+        return None
+
+    def features(self, cfg, fmt: str) -> dict[str, Any]:
+        """``datasets`` feature types of the columns whose Arrow type does not say what they
+        are (an ``Image`` is a struct of PNG bytes and a path); the others follow their Arrow type."""
+        return {}
+
     def space_log2(self, cfg, fmt: str, group: Group) -> float:
         """log2 of the number of distinct instances of a group (for the overlap rule)."""
         return math.inf

@@ -3,10 +3,13 @@
 Inputs ``x`` in {-1, +1}^d, one token per coordinate (``+`` for +1, ``-`` for -1); the target is
 a real number. Every config has a *seen set* (the inputs training shows) and the splits:
 
-* ``train`` / ``validation`` / ``test`` (group ``seen``): uniform on the seen set;
-* ``ood`` (only when the seen set is not the whole cube): group ``cube`` (uniform on the whole
-  cube, the test of the sources; it contains seen points by design) and group ``unseen``
-  (uniform on the complement of the seen set: never a training input).
+* ``train`` / ``validation`` (group ``seen``): uniform on the seen set;
+* ``test``: the whole cube, the test of the sources (it contains seen points by design): for
+  d <= 16 (``MAX_ENUMERATED_D``) every point exactly once, the seen part (group ``seen``) then the
+  unseen part (group ``unseen``), each in cube order; above, a uniform sample of the cube (rows
+  tagged ``seen`` / ``unseen`` by the part they fall in);
+* ``ood`` (only when the seen set is not the whole cube): the unseen part (group ``unseen``,
+  never a training input), exactly for d <= 16, a uniform sample of it above.
 
 The whole cube in cube order (``cube_instances`` / ``cube_rows``) is available for d <= 20.
 
@@ -35,6 +38,9 @@ TARGETS = ("pvr", "f1", "staircase", "x0x1", "mixed", "cyclic3", "sign3", "two_m
 SEEN_SETS = ("all", "frozen", "x012_pos", "x0_or_x1", "not_x012_neg", "x0_pos", "ball")
 PVR_AGGS = ("parity", "majority", "min", "max")
 MAX_CUBE_D = 20  # whole-cube tables (cube_rows, analysis) up to this dimension
+# test (and ood) splits enumerate the cube up to this dimension: 2^16 = 65,536 rows at most per
+# split, at every scale; 2^20 rows (the d = 20 boolean PVR) would make a 1M-row test split
+MAX_ENUMERATED_D = 16
 
 
 def number_token(value: float) -> str:
@@ -261,9 +267,14 @@ DESCRIPTION = (
     "truncated window, d=11): coordinate i is +1 in every training input; any i is a config-level parameter "
     "`BooleanConfig(frozen=i)`); the `abbe2023` functions with their seen sets (`gotu_*`); and the Hamming-ball "
     "length generalisation (`ball_k{k}`: parity of 15 bits, training only on inputs with at most k entries -1). "
-    "Splits: `train`/`validation`/`test` (group `seen`) are uniform on the seen set; when the seen set is not "
-    "the whole cube, `ood` holds group `cube` (uniform on the whole cube: the sources' test, which contains seen "
-    "points by design) and group `unseen` (uniform on the complement of the seen set: never a training input). "
+    "Splits: `train` and `validation` (group `seen`) are uniform on the seen set. `test` is the whole cube (the "
+    "sources' test; it contains seen points by design): for d <= 16 every point of the cube exactly once, the seen "
+    "part (group `seen`) then the unseen part (group `unseen`), each in cube order (so `test` has 2^d rows at every "
+    "scale); for d > 16 (`pvr_p4_w4_parity`, d = 20; `gotu_two_monomials`, d = 18; `gotu_x0x1_d40`) a uniform "
+    "sample of the cube, each row tagged `seen` or `unseen` by the part it falls in. `ood` (when the seen set is not "
+    "the whole cube) is the unseen part alone (group `unseen`: never a training input): exactly, every unseen point "
+    "once in cube order, for d <= 16, a uniform sample above. Where the test split enumerates the cube, the training "
+    "rows are necessarily in it (the card's overlap section says so); no training row is ever an unseen point. "
     "Columns: `x` (list of +-1, int8), `target` (float64), `seen` (whether x is in the seen set), `answer` = "
     "the target as text (shortest decimal: `3`, `-1.25`, `0`); `length` is d. The whole cube in cube order "
     "(index bit j = 1 <-> x_j = -1) is available for d <= 20 from `hf_reasoning.tasks.boolean.cube_rows(config)`. "
@@ -299,9 +310,28 @@ class Boolean(Task):
         return [(Group("seen", cfg.d, "seen"), 1.0)]
 
     def ood_groups(self, cfg):
-        if cfg.seen == "all":
-            return []
-        return [Group("cube", cfg.d, "cube"), Group("unseen", cfg.d, "unseen")]
+        return [] if cfg.seen == "all" else [Group("unseen", cfg.d, "unseen")]
+
+    def split_groups(self, cfg, split):
+        # the test split is the whole cube: its seen and unseen parts in proportion
+        if split != "test" or cfg.seen == "all":
+            return self.train_groups(cfg)
+        frac = seen_fraction(cfg)
+        return [(Group("seen", cfg.d, "seen"), frac), (Group("unseen", cfg.d, "unseen"), 1.0 - frac)]
+
+    def exhaustive_split(self, cfg, fmt, split):
+        if split not in ("test", "ood") or cfg.d > MAX_ENUMERATED_D:
+            return None
+        groups = [g for g, _ in self.split_groups(cfg, split)] if split == "test" else self.ood_groups(cfg)
+        if not groups:
+            return None
+        x = analysis.cube_points(cfg.d)
+        in_seen = seen_mask(cfg, x)
+        parts = []
+        for group in groups:
+            part = x[in_seen if group.params == "seen" else ~in_seen]
+            parts.append((group, Instances({"x": part}, (part < 0).astype(np.int64))))
+        return parts
 
     def space_log2(self, cfg, fmt, group):
         frac = {"cube": 1.0, "seen": seen_fraction(cfg), "unseen": 1.0 - seen_fraction(cfg)}[group.params]
