@@ -1,6 +1,6 @@
 """Generation speed per task × format, and peak memory of a `paper`-scale build.
 
-    python benchmarks/bench_generate.py [--rows 100000] [--paper parity:abbe2024-inductive]
+    python benchmarks/bench_generate.py [--rows 100000] [--tasks implications,copy] [--paper parity:abbe2024-inductive]
 
 Times (CPU seconds of this one process) the whole path from instance to Arrow text (sampling, rendering prompt and
 completion, structured columns) for the training distribution of one config per format,
@@ -51,6 +51,7 @@ def measure(task, config, rows, groups=None, repeats=2):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000, help="rows per measurement")
+    parser.add_argument("--tasks", default="", help="comma-separated tasks to measure (default: all)")
     parser.add_argument("--paper", default="parity:abbe2024-inductive", help="TASK:CONFIG built at paper scale for peak memory ('' to skip)")
     parser.add_argument("--_paper_child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -62,11 +63,16 @@ def main() -> None:
         print(sum(build.rows.values()))
         return
 
+    chosen = [t for t in args.tasks.split(",") if t] or list(TASKS)
+    unknown = sorted(set(chosen) - set(TASKS))
+    if unknown:
+        parser.error(f"unknown task(s) {', '.join(unknown)}; allowed: {', '.join(TASKS)}")
     print(f"{'task':<15}{'config':<34}{'rows/s':>12}{'MB/s':>9}{'bytes/row':>11}")
-    parity = TASKS["parity"]
-    rps, mbs, bpr = measure(parity, "abbe2024-plain", 1_000_000, groups=[(Group("30", 30, 30), 1.0)])
-    print(f"{'parity':<15}{'abbe2024-plain (n = 30)':<34}{rps:>12,.0f}{mbs:>9.0f}{bpr:>11.0f}")
-    for task in TASKS.values():
+    if "parity" in chosen:
+        parity = TASKS["parity"]
+        rps, mbs, bpr = measure(parity, "abbe2024-plain", 1_000_000, groups=[(Group("30", 30, 30), 1.0)])
+        print(f"{'parity':<15}{'abbe2024-plain (n = 30)':<34}{rps:>12,.0f}{mbs:>9.0f}{bpr:>11.0f}")
+    for task in (TASKS[t] for t in chosen):
         seen = set()
         for config in task.config_names():
             fmt = config.rpartition("-")[2]

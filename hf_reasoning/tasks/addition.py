@@ -57,6 +57,29 @@ PRESETS = {
 }
 
 
+class TwoOperandTask(Task):
+    """What addition and multiplication share: two s-digit operands (leading digit non-zero),
+    the lengths s of a config (training lengths drawn with P(s) ∝ s, OOD test lengths) and
+    their checks."""
+
+    def check_lengths(self, cfg) -> int:
+        """Raise for a non-positive length; the longest length of the config."""
+        positive_lengths(f"{self.name} lengths", cfg.train_lengths + cfg.ood_lengths)
+        return max(cfg.train_lengths + cfg.ood_lengths)
+
+    def train_groups(self, cfg):
+        return length_groups(cfg.train_lengths, weights=cfg.train_lengths)
+
+    def ood_groups(self, cfg):
+        return [g for g, _ in length_groups(cfg.ood_lengths)]
+
+    def operands(self, rng: np.random.Generator, n: int, s: int) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` pairs of s-digit operands as digit matrices (most significant first)."""
+        operands = rng.integers(0, 10, size=(n, 2, s), dtype=np.int8)
+        operands[:, :, 0] = rng.integers(1, 10, size=(n, 2), dtype=np.int8)
+        return operands[:, 0], operands[:, 1]
+
+
 def add_digits(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Schoolbook addition of digit matrices (most significant first).
 
@@ -96,7 +119,7 @@ def _two_digit(slot: np.ndarray) -> np.ndarray:
 
 
 @register
-class Addition(Task):
+class Addition(TwoOperandTask):
     name = "addition"
     title = "Multi-digit addition"
     sources = ("abbe2024", "zhou2023", "t2t")
@@ -130,8 +153,7 @@ class Addition(Task):
     }
 
     def validate(self, cfg, fmt):
-        positive_lengths("addition lengths", cfg.train_lengths + cfg.ood_lengths)
-        longest = max(cfg.train_lengths + cfg.ood_lengths)
+        longest = self.check_lengths(cfg)
         if fmt == "inductive" and longest > cfg.slots_per_operand:
             raise HFReasoningError(
                 f"addition with {longest} digits does not fit in {cfg.slots_per_operand} slots per operand; "
@@ -140,12 +162,6 @@ class Addition(Task):
             raise HFReasoningError(f"slots_per_operand={cfg.slots_per_operand} needs 2-digit slot indices; allowed: 1..49")
         if fmt in ("index_hints", "reversed_index_hints") and longest + 1 > MAX_HINT:
             raise HFReasoningError(f"index hints go up to h{MAX_HINT}; allowed: at most {MAX_HINT - 1} digits, got {longest}")
-
-    def train_groups(self, cfg):
-        return length_groups(cfg.train_lengths, weights=cfg.train_lengths)
-
-    def ood_groups(self, cfg):
-        return [g for g, _ in length_groups(cfg.ood_lengths)]
 
     def space_log2(self, cfg, fmt, group):
         s = group.length
@@ -156,9 +172,7 @@ class Addition(Task):
 
     def sample(self, cfg, fmt, group, n, rng, layout_rng):
         s = group.length
-        operands = rng.integers(0, 10, size=(n, 2, s), dtype=np.int8)
-        operands[:, :, 0] = rng.integers(1, 10, size=(n, 2), dtype=np.int8)
-        a, b = operands[:, 0], operands[:, 1]
+        a, b = self.operands(rng, n, s)
         arrays = {"a": a, "b": b}
         parts = [a, b]
         if fmt == "inductive":

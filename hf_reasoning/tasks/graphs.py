@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import HFReasoningError
-from ..text import Vocab, ragged_list_array, render
+from ..text import Vocab, _string_array, ragged_list_array, render
 from . import register
 from .base import Group, Instances, Scale, Task, answer_column, distinct_draws, random_permutations, split_completion
 
@@ -22,6 +22,13 @@ VERTEX = VOCAB.ids(f"v{i:03d}" for i in range(NAMES))
 DIGIT = VOCAB.ids(["0", "1"])
 T = VOCAB.id
 GRAPH_FORMATS = ("plain", "scratchpad", "inductive")
+# the 4 bytes of each vertex name, as one uint32 word (written into the prompt records below)
+NAME_WORD = np.array([f"v{i:03d}".encode() for i in range(NAMES)], dtype="S4").view(np.uint32)
+# the bytes of `u > v ; ` (an edge) and `src ? dst ;` (the query, the last 13 bytes of a prompt)
+EDGE_RECORD = np.dtype({"names": ["tail", "arrow", "head", "semi"], "formats": ["S4", "S3", "S4", "S3"],
+                        "offsets": [0, 4, 7, 11], "itemsize": 14})
+QUERY_RECORD = np.dtype({"names": ["tail", "arrow", "head", "semi"], "formats": ["S4", "S3", "S4", "S2"],
+                         "offsets": [0, 4, 7, 11], "itemsize": 13})
 
 
 def random_names(rng: np.random.Generator, rows: int, k: int) -> np.ndarray:
@@ -36,18 +43,38 @@ def pairs_array(edges: np.ndarray) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(np.arange(rows + 1, dtype=np.int32) * count), pairs)
 
 
-def edge_list_tokens(edges: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """``u > v ;`` per edge, then ``src ? dst ;``."""
+def edge_list_text(edges: np.ndarray, src: np.ndarray, dst: np.ndarray) -> pa.StringArray:
+    """The prompts ``u > v ; … src ? dst ;`` of (rows, E, 2) edges of vertex names.
+
+    Every prompt of a batch has the same byte layout (names are 4 bytes), so a prompt is one
+    numpy record of E edge records and a query record: the separators are written once per
+    field and the names as uint32 words, and the records' memory is the Arrow text buffer."""
     rows, count, _ = edges.shape
-    text = np.empty((rows, count + 1, 4), dtype=np.int32)
-    text[:, :count, 0] = VERTEX[edges[:, :, 0]]
-    text[:, :count, 1] = T[">"]
-    text[:, :count, 2] = VERTEX[edges[:, :, 1]]
-    text[:, count, 0] = VERTEX[src]
-    text[:, count, 1] = T["?"]
-    text[:, count, 2] = VERTEX[dst]
-    text[:, :, 3] = T[";"]
-    return text.reshape(rows, -1)
+    record = np.empty(rows, dtype=np.dtype([("edge", EDGE_RECORD, (count,)), ("query", QUERY_RECORD)]))
+    edge, query = record["edge"], record["query"]
+    edge["arrow"], edge["semi"], query["arrow"], query["semi"] = b" > ", b" ; ", b" ? ", b" ;"
+    edge["tail"].view(np.uint32)[...] = NAME_WORD[edges[:, :, 0]]
+    edge["head"].view(np.uint32)[...] = NAME_WORD[edges[:, :, 1]]
+    query["tail"].view(np.uint32)[...] = NAME_WORD[src]
+    query["head"].view(np.uint32)[...] = NAME_WORD[dst]
+    offsets = np.arange(rows + 1, dtype=np.int64) * record.dtype.itemsize
+    return _string_array(rows, offsets, record.view(np.uint8))
+
+
+def render_ragged(tokens: np.ndarray, tokens_per_row: np.ndarray, vocab: Vocab) -> pa.StringArray:
+    """Rows given as one flat array of token ids (row after row) and each row's token count,
+    joined by single spaces: each token is one 8-byte word with its trailing space, and one
+    boolean mask keeps its bytes (no space after the last token of a row). Unlike
+    :func:`render` it needs no padded (rows, longest row) matrix."""
+    rows = tokens_per_row.shape[0]
+    row_end = np.cumsum(tokens_per_row)
+    byte_len = vocab.lengths[tokens] + 1
+    byte_len[row_end[tokens_per_row > 0] - 1] -= 1
+    keep = np.arange(8)[None, :] < byte_len[:, None]
+    data = vocab.words_trailing[tokens].view(np.uint8).reshape(-1, 8)[keep]
+    ends = np.concatenate([[0], np.cumsum(byte_len)])
+    offsets = ends[np.concatenate([[0], row_end])]
+    return _string_array(rows, offsets, data)
 
 
 def label_completion(states: np.ndarray | None, label: np.ndarray, inductive: bool) -> np.ndarray:
@@ -184,7 +211,7 @@ class Cycles(Task):
         sizes = np.where(label[:, None] == 1, np.stack([inst["first"] + inst["second"], -np.ones(rows, np.int16)], 1),
                          np.stack([inst["first"], inst["second"]], 1))
         return {
-            "prompt": render(edge_list_tokens(inst["edges"], inst["src"], inst["dst"]), VOCAB),
+            "prompt": edge_list_text(inst["edges"], inst["src"], inst["dst"]),
             "completion": render(label_completion(states, label, fmt == "inductive"), VOCAB),
             "answer": answer_column(label),
             "edges": pairs_array(inst["edges"]),
@@ -213,41 +240,73 @@ class ImplicationsConfig:
     formats: tuple[str, ...] = GRAPH_FORMATS
 
 
-def distances_from(edges: np.ndarray, src: np.ndarray, vertices: int) -> np.ndarray:
-    """Directed distances from ``src`` to every vertex (−1 = unreachable), breadth first,
-    for a batch of graphs given as edge lists (rows, E, 2) of local vertex indices."""
+ATTEMPT_BATCH = 4096  # the fewest graphs drawn per round of the rejection loop of implications
+MAX_VERTICES = 64  # the breadth-first search keeps a vertex set in one uint64 bit mask
+
+
+def mask_dtype(vertices: int):
+    return np.uint32 if vertices <= 32 else np.uint64
+
+
+def bfs_layers(tail: np.ndarray, head: np.ndarray, src: np.ndarray, limit: np.ndarray,
+               vertices: int) -> tuple[np.ndarray, np.ndarray]:
+    """Breadth-first search from ``src`` in a batch of graphs given by their edge lists
+    ``tail``, ``head`` (E, rows) (edge-major: the OR over the edges runs over whole rows of
+    memory), one step for all graphs at a time, vertex sets as bit masks.
+
+    Returns ``layers`` (rows, V): the mask of the vertices first reached after k steps, for
+    k up to ``limit`` (or until a layer is empty; zero after), and ``reached``: the union of
+    those layers (every vertex reachable from ``src`` where the search was not cut short)."""
     rows = src.shape[0]
-    dist = np.full((rows, vertices), -1, dtype=np.int16)
-    dist[np.arange(rows), src] = 0
-    if vertices <= 64:
-        # bit-parallel: one uint64 of out-neighbours per vertex, one of reached vertices per row
-        bit = np.uint64(1) << np.arange(vertices, dtype=np.uint64)
-        out = np.zeros((rows, vertices), dtype=np.uint64)
-        for e in range(edges.shape[1]):
-            out[np.arange(rows), edges[:, e, 0]] |= bit[edges[:, e, 1]]
-        reached = frontier = bit[src]
-        for step in range(1, vertices):
-            in_frontier = (frontier[:, None] & bit[None, :]) != 0
-            nxt = np.bitwise_or.reduce(np.where(in_frontier, out, np.uint64(0)), axis=1)
-            frontier = nxt & ~reached
-            if not frontier.any():
-                break
-            reached |= frontier
-            dist[(frontier[:, None] & bit[None, :]) != 0] = step
-        return dist
-    row = np.broadcast_to(np.arange(rows)[:, None], edges.shape[:2])
-    tail, head = edges[..., 0], edges[..., 1]
-    frontier = dist == 0
+    dtype = mask_dtype(vertices)
+    bit = dtype(1) << np.arange(vertices, dtype=dtype)
+    tail_shift, head_bit = tail.astype(dtype), bit[head]
+    layers = np.zeros((vertices, rows), dtype=dtype)
+    layers[0] = reached = bit[src]
+    graph = np.arange(rows)
+    leaving = tail == src  # the edges out of the frontier (1 or 0); at first, out of src alone
     for step in range(1, vertices):
-        leaving = frontier[row, tail]  # edges out of the frontier
-        reached = np.zeros_like(frontier)
-        reached[row[leaving], head[leaving]] = True
-        reached &= dist < 0
-        if not reached.any():
+        frontier = np.bitwise_or.reduce(leaving * (head_bit if step == 1 else head_bit[:, graph]), axis=0)
+        frontier &= ~reached[graph]
+        reached[graph] |= frontier
+        layers[step, graph] = frontier
+        going = (frontier != 0) & (limit[graph] > step)
+        frontier, graph = frontier[going], graph[going]
+        if not graph.size:
             break
-        dist[reached] = step
-        frontier = reached
-    return dist
+        leaving = (frontier >> tail_shift[:, graph]) & dtype(1)
+    return layers.T, reached
+
+
+def distinct_edges(code: np.ndarray, codes: int) -> np.ndarray:
+    """Whether the edges (E, rows) of each graph, as numbers below ``codes``, are distinct.
+
+    Each edge writes its position into its graph's slot for its number, and reads the slot
+    back: every edge reads its own position only when no two edges share a slot (of two
+    that do, one reads the other's). No sort, and the slots need no initialising."""
+    count, rows = code.shape
+    slot = (np.arange(rows) * codes + code).T  # (rows, E)
+    scratch = np.empty(rows * codes, dtype=np.int8)
+    scratch[slot] = np.arange(count, dtype=np.int8)
+    return (scratch[slot] == np.arange(count, dtype=np.int8)).all(axis=1)
+
+
+def random_member(masks: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+    """A uniformly random set bit of each (non-zero) mask, given one uniform [0, 1) per row."""
+    members = np.unpackbits(masks.view(np.uint8).reshape(-1, masks.dtype.itemsize), axis=1, bitorder="little")
+    rank = (uniform * members.sum(axis=1)).astype(np.uint8)  # which member: 0 … count - 1
+    return (np.cumsum(members, axis=1, dtype=np.uint8) > rank[:, None]).argmax(axis=1)
+
+
+def sorted_names(rng: np.random.Generator, rows: int, k: int) -> np.ndarray:
+    """``k`` distinct vertex names per row, ascending: a uniform k-subset (i.i.d. draws, sorted,
+    redrawn where two coincide)."""
+    names = np.sort(rng.integers(0, NAMES, size=(rows, k), dtype=np.int16), axis=1)
+    todo = np.flatnonzero((names[:, 1:] == names[:, :-1]).any(axis=1))
+    while todo.size:
+        names[todo] = np.sort(rng.integers(0, NAMES, size=(todo.size, k), dtype=np.int16), axis=1)
+        todo = todo[(names[todo, 1:] == names[todo, :-1]).any(axis=1)]
+    return names
 
 
 def cycle_graph(sizes: tuple[int, ...]) -> np.ndarray:
@@ -285,13 +344,14 @@ class Implications(Task):
 
     def validate(self, cfg, fmt):
         V = cfg.vertices
-        if not 2 <= V <= NAMES:
-            raise HFReasoningError(f"vertices={V}; allowed: 2..{NAMES}")
+        if not 2 <= V <= MAX_VERTICES:
+            raise HFReasoningError(f"vertices={V}; allowed: 2..{MAX_VERTICES}")
         if not 1 <= cfg.edges <= V * (V - 1):
             raise HFReasoningError(f"edges={cfg.edges}; allowed: 1..{V * (V - 1)} for {V} vertices")
         for sizes in cfg.ood_cycle_sizes:
-            if sum(sizes) > NAMES or min(sizes) < 2:
-                raise HFReasoningError(f"OOD cycle sizes {sizes}: each at least 2, at most {NAMES} vertices in all")
+            if sum(sizes) > MAX_VERTICES or min(sizes) < 2:
+                raise HFReasoningError(
+                    f"OOD cycle sizes {sizes}: allowed: each at least 2, at most {MAX_VERTICES} vertices in all")
 
     def train_groups(self, cfg):
         return [(Group("random_graph", cfg.vertices, None), 1.0)]
@@ -305,66 +365,80 @@ class Implications(Task):
         # distances uniform (dropping such rows would favour unconnected, short queries)
         label = rng.integers(0, 2, size=n, dtype=np.int8)
         want = np.where(label == 1, rng.integers(1, cfg.max_distance + 1, size=n), -1).astype(np.int16)
-        V = cfg.vertices
-        edges = np.zeros((n, cfg.edges if group.params is None else V, 2), dtype=np.int64)
-        dist = np.zeros((n, V), dtype=np.int16)
-        src = np.zeros(n, dtype=np.int64)
-        dst = np.zeros(n, dtype=np.int64)
-        todo = np.arange(n)
+        V = group.length
+        todo, found, drawn = np.arange(n), [], []
         while todo.size:
-            e, d, s_, t_, ok = self._draw(cfg, group, want[todo], rng)
-            done = todo[ok]
-            edges[done], dist[done], src[done], dst[done] = e[ok], d[ok], s_[ok], t_[ok]
-            todo = todo[~ok]
-        names = random_names(rng, n, V)
-        rows = np.arange(n)[:, None]
-        order = random_permutations(rng, n, edges.shape[1])
-        local_edges = np.take_along_axis(edges, order[:, :, None], axis=1)
-        named_edges = names[rows[:, :, None], local_edges]
-        out = {"edges": named_edges, "names": names, "dist_from_src": dist,
-               "src": names[np.arange(n), src], "dst": names[np.arange(n), dst], "label": label, "distance": want}
+            # once few wishes are left, try several times per wish in one batch and keep the
+            # first success of each (the same as trying one after the other, in fewer rounds)
+            tries = max(1, min(64, ATTEMPT_BATCH // todo.size))
+            index, tail, head, layers, src, dst = self._draw(cfg, group, np.repeat(want[todo], tries), rng)
+            wish, first = np.unique(index // tries, return_index=True)
+            found.append(todo[wish])
+            drawn.append((tail[:, first], head[:, first], layers[first], src[first], dst[first]))
+            success = np.zeros(todo.size, dtype=bool)
+            success[wish] = True
+            todo = todo[~success]
+        # the accepted draws, back in the order of the wishes
+        order = np.empty(n, dtype=np.int64)
+        order[np.concatenate(found)] = np.arange(n)
+        tail, head = (np.concatenate([d[i] for d in drawn], axis=1)[:, order] for i in (0, 1))
+        layers, src, dst = (np.concatenate([d[i] for d in drawn])[order] for i in (2, 3, 4))
+        # vertex i gets the i-th smallest name: the graph, source and destination are drawn
+        # invariantly under relabelling the vertices, so this is a uniformly random naming,
+        # and the states' vertex sets come out sorted by name for free
+        names = sorted_names(rng, n, V)
+        rows = np.arange(n)
+        named_edges = np.stack([names.reshape(-1)[rows * V + tail].T, names.reshape(-1)[rows * V + head].T], axis=-1)
+        out = {"edges": named_edges, "names": names, "layers": layers,
+               "src": names[rows, src], "dst": names[rows, dst], "label": label, "distance": want}
         key = np.concatenate([named_edges.reshape(n, -1), out["src"][:, None], out["dst"][:, None]], axis=1).astype(np.int64)
         return Instances(out, key)
 
     def _draw(self, cfg, group, want, rng):
-        """One graph and source per wished distance (−1 = unreachable) and a destination at
-        that distance; ``ok`` is False where the source has none."""
-        V, m = cfg.vertices, want.shape[0]
+        """One try per wished distance (−1 = unreachable): a graph (edges in random order)
+        and a source; it succeeds when the source has a vertex at that distance (and, in
+        G(n, m), no edge repeats). Returns the successful tries: their index, edges (E, k),
+        the breadth-first layers from the source up to the destination's (all of them when
+        unreachable), the source and a uniform destination at the wished distance."""
+        V, m = group.length, want.shape[0]
+        src = rng.integers(0, V, size=m).astype(np.int16)
+        uniform = rng.random(m)
         if group.params is None:
-            pairs = distinct_draws(rng, m, cfg.edges, V * (V - 1)).astype(np.int64)
-            tail, rest = pairs // (V - 1), pairs % (V - 1)
-            edges = np.stack([tail, rest + (rest >= tail)], axis=-1)  # no self-loops
+            # i.i.d. edges without self-loops, kept where distinct: a uniform G(n, m) in uniform
+            # order. The checks are independent of each other, so the cheap ones come first: a
+            # connected query needs an edge out of src, known before the heads are drawn.
+            tail = rng.integers(0, V, size=(cfg.edges, m), dtype=np.int16)  # edge-major, see bfs_layers
+            index = np.flatnonzero((want < 0) | (tail == src).any(axis=0))
+            tail = tail[:, index]
+            head = rng.integers(0, V - 1, size=tail.shape, dtype=np.int16)
+            head += head >= tail
+            distinct = distinct_edges(tail * V + head, V * V)
+            index, tail, head = index[distinct], tail[:, distinct], head[:, distinct]
         else:
-            local = cycle_graph(group.params)
-            edges = np.broadcast_to(local, (m,) + local.shape)
-        src = rng.integers(0, V, size=m)
-        dist = distances_from(edges, src, V)
-        scores = np.where(dist == want[:, None], rng.random((m, V)), -1.0)
-        dst = scores.argmax(axis=1)
-        ok = scores[np.arange(m), dst] >= 0
-        return edges, dist, src, dst, ok
+            # the cycles, with randomly relabelled vertices, in random edge order
+            relabel = random_permutations(rng, m, V).astype(np.int16)
+            local = cycle_graph(group.params)[random_permutations(rng, m, V)]  # (m, V, 2)
+            rows = np.arange(m)[:, None]
+            tail, head = relabel[rows, local[:, :, 0]].T, relabel[rows, local[:, :, 1]].T
+            index = np.arange(m)
+        want, src = want[index], src[index]
+        layers, reached = bfs_layers(tail, head, src, np.where(want > 0, want, V), V)
+        everything = mask_dtype(V)((1 << V) - 1)
+        candidates = np.where(want > 0, layers[np.arange(index.size), np.maximum(want, 0)], everything & ~reached)
+        found = candidates != 0
+        dst = random_member(candidates[found], uniform[index[found]])
+        return index[found], tail[:, found], head[:, found], layers[found], src[found], dst
 
     def to_columns(self, cfg, fmt, inst):
-        label, names, dist = inst["label"], inst["names"], inst["dist_from_src"]
+        label, names = inst["label"], inst["names"]
         rows, V = names.shape
-        states = None
-        if fmt != "plain":
-            # the last state: the layer/set that holds dst, or the last one that grows
-            last = np.where(label == 1, inst["distance"], dist.max(axis=1))
-            by_name = np.argsort(names, axis=1)
-            d = np.take_along_axis(dist, by_name, axis=1)  # (rows, V) in name order
-            k = np.arange(int(last.max()) + 1)[None, :, None]
-            member = (d[:, None, :] >= 0) & ((d[:, None, :] <= k) if fmt == "inductive" else (d[:, None, :] == k))
-            member &= k <= last[:, None, None]
-            states = np.full((rows, k.shape[1], V + 1), -1, dtype=np.int32)
-            vertex_tokens = VERTEX[np.take_along_axis(names, by_name, axis=1)]
-            states[:, :, :V] = np.where(member, vertex_tokens[:, None, :], -1)
-            kk = k[0, :, 0][None, :]
-            states[:, :, V] = np.where(kk < last[:, None], T["#"] if fmt == "inductive" else T[">"], -1)
-            states[np.arange(rows), last, V] = T[";"]
+        if fmt == "plain":
+            completion = render(label_completion(None, label, False), VOCAB)
+        else:
+            completion = self._states_text(fmt, inst)
         return {
-            "prompt": render(edge_list_tokens(inst["edges"], inst["src"], inst["dst"]), VOCAB),
-            "completion": render(label_completion(states, label, fmt == "inductive"), VOCAB),
+            "prompt": edge_list_text(inst["edges"], inst["src"], inst["dst"]),
+            "completion": completion,
             "answer": answer_column(label),
             "edges": pairs_array(inst["edges"]),
             "src": pa.array(inst["src"], pa.int16()),
@@ -372,6 +446,40 @@ class Implications(Task):
             "label": pa.array(label, pa.int8()),
             "distance": pa.array(inst["distance"], pa.int16()),
         }
+
+    def _states_text(self, fmt, inst):
+        """``[:] S0 sep S1 sep … Sk ; y .``: one row of tokens per state, kept where present."""
+        label, names, layers = inst["label"], inst["names"], inst["layers"]
+        rows, V = names.shape
+        # the layers reach as far as the completion goes: the layer of dst, or the last that grows
+        count = (layers != 0).sum(axis=1)
+        sets = np.bitwise_or.accumulate(layers, axis=1) if fmt == "inductive" else layers
+        in_text = np.arange(V)[None, :] < count[:, None]
+        state_row = np.nonzero(in_text)[0]  # row of each state, states in text order
+        state_set = sets[in_text]
+        first = np.zeros(state_row.size, dtype=bool)
+        first[np.cumsum(count) - count] = True
+        last = np.zeros(state_row.size, dtype=bool)
+        last[np.cumsum(count) - 1] = True
+        # one cell per possible token of a state: [`:`], the V vertices in name order, the
+        # separator, [the label, `.`]; the cells present, in text order, are the completion
+        width = V + 4
+        present = np.empty((state_row.size, width), dtype=bool)
+        present[:, 0] = first & (fmt == "inductive")
+        present[:, 1: V + 1] = np.unpackbits(state_set.view(np.uint8).reshape(-1, state_set.dtype.itemsize),
+                                             axis=1, count=V, bitorder="little")
+        present[:, V + 1] = True
+        present[:, V + 2:] = last[:, None]
+        state, column = np.divmod(np.flatnonzero(present), width)
+        row = state_row[state]
+        tokens = VERTEX[names.reshape(-1)[row * V + np.clip(column - 1, 0, V - 1)]]
+        special = np.flatnonzero((column == 0) | (column > V))
+        separator = np.where(last, T[";"], T["#"] if fmt == "inductive" else T[">"])
+        tokens[special] = np.select(
+            [column[special] == 0, column[special] == V + 1, column[special] == V + 2],
+            [T[":"], separator[state[special]], DIGIT[label[row[special]]]], T["."])
+        per_row = np.bincount(row, minlength=rows)
+        return render_ragged(tokens, per_row, VOCAB)
 
     def parse_answer(self, fmt, completion):
         return parse_label(fmt, completion)

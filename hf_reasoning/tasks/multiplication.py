@@ -16,7 +16,8 @@ import numpy as np
 from ..errors import HFReasoningError
 from ..text import Vocab, digit_strings, render
 from . import register
-from .base import Instances, Task, length_groups, positive_lengths, split_completion
+from .addition import TwoOperandTask
+from .base import Instances, split_completion
 
 MAX_HINT = 400
 VOCAB = Vocab([str(d) for d in range(10)] + ["*", "=", ":", "#", ".", "[", "]", "r"]
@@ -77,7 +78,7 @@ def partial_products(a: np.ndarray, b: np.ndarray, steps: bool) -> np.ndarray:
 
 
 @register
-class Multiplication(Task):
+class Multiplication(TwoOperandTask):
     name = "multiplication"
     title = "Multi-digit multiplication"
     sources = ("t2t", "zhou2023")
@@ -107,8 +108,7 @@ class Multiplication(Task):
     }
 
     def validate(self, cfg, fmt):
-        positive_lengths("multiplication lengths", cfg.train_lengths + cfg.ood_lengths)
-        longest = max(cfg.train_lengths + cfg.ood_lengths)
+        longest = self.check_lengths(cfg)
         if fmt == "inductive" and longest > 99:
             raise HFReasoningError(
                 f"inductive multiplication writes 2-digit indices; allowed: at most 99 digits, got {longest}")
@@ -117,21 +117,12 @@ class Multiplication(Task):
                 f"index hints go up to h{MAX_HINT} (2s hints per number); allowed: at most {MAX_HINT // 2} digits, "
                 f"got {longest}")
 
-    def train_groups(self, cfg):
-        return length_groups(cfg.train_lengths, weights=cfg.train_lengths)
-
-    def ood_groups(self, cfg):
-        return [g for g, _ in length_groups(cfg.ood_lengths)]
-
     def space_log2(self, cfg, fmt, group):
         s = group.length
         return 2 * (math.log2(9) + (s - 1) * math.log2(10))
 
     def sample(self, cfg, fmt, group, n, rng, layout_rng):
-        s = group.length
-        operands = rng.integers(0, 10, size=(n, 2, s), dtype=np.int8)
-        operands[:, :, 0] = rng.integers(1, 10, size=(n, 2), dtype=np.int8)
-        a, b = operands[:, 0], operands[:, 1]
+        a, b = self.operands(rng, n, group.length)
         return Instances({"a": a, "b": b}, np.concatenate([a, b], axis=1).astype(np.int64))
 
     def to_columns(self, cfg, fmt, inst):
