@@ -1,13 +1,25 @@
-"""Cards: the dataset card of a task's Hub repo (YAML ``configs:`` block + body)."""
+"""Cards: the dataset card of a task's Hub repo (YAML ``configs:`` block + body), and the model
+card of a finished run folder (``model-index`` with one ``EvalResult`` per config and split).
+
+Model cards are rendered from the Jinja template ``model_cards/model_card.md`` (shipped in the
+package as ``hf_reasoning/model_cards/model_card.md``) with ``huggingface_hub.ModelCard.from_template``.
+"""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import shutil
 from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
 
-from huggingface_hub import DatasetCard, DatasetCardData
+from huggingface_hub import DatasetCard, DatasetCardData, EvalResult, ModelCard, ModelCardData
 
 from . import __version__
+from .errors import HFReasoningError
 
 LICENSE = "apache-2.0"
 
@@ -205,3 +217,308 @@ def dataset_card(task, builds: Sequence, scale: str, seed: int, repo_id: str | N
         "",
     ]
     return str(DatasetCard.from_template(data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines)))
+
+
+# -- model cards ------------------------------------------------------------------------------------
+
+MODEL_CARD_TEMPLATE = "model_card.md"
+RUN_FILES = ("config.json", "model.safetensors", "generation_config.json", "training_args.json")
+
+
+def model_card_template() -> Path:
+    """The packaged Jinja template of model cards (a copy of the repo's ``model_cards/model_card.md``)."""
+    return Path(str(resources.files("hf_reasoning") / "model_cards" / MODEL_CARD_TEMPLATE))
+
+
+def is_run_dir(folder: str | os.PathLike) -> bool:
+    """A model repo folder: it holds a ``config.json`` (what ``from_pretrained`` reads first)."""
+    return (Path(folder) / "config.json").is_file()
+
+
+def _read_json(path: Path, what: str):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise HFReasoningError(f"cannot read {what} {str(path)!r}: {error}; allowed: the JSON file hf-reasoning wrote") from None
+
+
+def load_eval_results(run_dir: str | os.PathLike) -> list[dict]:
+    """The evaluations saved in a run folder (``eval_results.json`` written by
+    ``hf-reasoning evaluate --out RUN_DIR``); ``[]`` when there is none."""
+    from .evaluation import EVAL_RESULTS
+
+    path = Path(run_dir) / EVAL_RESULTS
+    if not path.is_file():
+        return []
+    data = _read_json(path, "evaluation results")
+    return _check_evaluations(data if isinstance(data, list) else [data], str(path))
+
+
+def _check_evaluations(evaluations: Sequence[Any], where: str) -> list[dict]:
+    for evaluation in evaluations:
+        if not isinstance(evaluation, dict) or "config" not in evaluation or not isinstance(evaluation.get("results"), dict):
+            raise HFReasoningError(f"{where} is not an evaluation result; allowed: what evaluate_run returns "
+                                   "(a dict with 'config' and 'results')")
+    return list(evaluations)
+
+
+def _dataset_id(dataset: str) -> str:
+    """A Hub id stays as it is; a local dataset folder is named by its folder (no local paths in a card)."""
+    path = Path(dataset)
+    return path.name if path.is_dir() or path.is_absolute() or dataset.startswith(".") else dataset
+
+
+def _is_hub_id(name: str) -> bool:
+    return name.count("/") == 1 and not Path(name).exists()
+
+
+def _fmt3(x) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def _rows(blocks: dict | None) -> list[dict]:
+    return [{"name": name, "accuracy": _fmt3(b["accuracy"]), "ci": f"[{b['ci95'][0]:.3f}, {b['ci95'][1]:.3f}]",
+             "n": b["n"]} for name, b in (blocks or {}).items()]
+
+
+def _count_parameters(run_dir: Path) -> int | None:
+    from safetensors import safe_open
+
+    files = sorted(run_dir.glob("*.safetensors"))
+    if not files:
+        return None
+    total = 0
+    for file in files:
+        with safe_open(str(file), framework="numpy") as f:
+            for key in f.keys():
+                total += math.prod(f.get_slice(key).get_shape())
+    return total
+
+
+def model_card_evaluations(evaluations: Sequence[dict], dataset_id: str | None = None) -> list[EvalResult]:
+    """One ``EvalResult`` (metric ``accuracy``) per evaluated dataset config and split."""
+    results = []
+    for evaluation in evaluations:
+        dataset = dataset_id or _dataset_id(str(evaluation.get("dataset", "hf_reasoning")))
+        for split, block in (evaluation["results"].get("per_split") or {}).items():
+            if block.get("accuracy") is None:
+                continue
+            results.append(EvalResult(
+                task_type="text-generation", task_name="Text Generation", dataset_type=dataset, dataset_name=dataset,
+                dataset_config=evaluation["config"], dataset_split=split, metric_type="accuracy",
+                metric_name=f"accuracy ({split})", metric_value=float(block["accuracy"])))
+    return results
+
+
+def _example(task, config: str | None) -> dict | None:
+    """One training example of the config (tiny scale, seed 0) to show the format."""
+    if task is None or not config:
+        return None
+    try:
+        from .splits import build_config
+
+        row = build_config(task.name, config, "tiny", 0).tables["train"].slice(0, 1).to_pylist()[0]
+        return {"prompt": _short(row["prompt"]), "completion": _short(row["completion"]), "full_prompt": row["prompt"],
+                "full_completion": row["completion"]}
+    except Exception:  # noqa: BLE001  (a config the package does not know: no example)
+        return None
+
+
+def _resolve_plot(run_dir: Path, plot, evaluations: list[dict]) -> str | None:
+    """The plot's path relative to the run folder: a given PNG outside it is copied in; without
+    one, the run's ``accuracy_vs_length.png``, drawn from the evaluations if absent."""
+    from .evaluation import PLOT, plot_accuracy_vs_length
+
+    if plot is not None:
+        plot = Path(plot)
+        if not plot.is_file():
+            raise HFReasoningError(f"plot {str(plot)!r} does not exist; allowed: a PNG file")
+        try:
+            return plot.resolve().relative_to(run_dir.resolve()).as_posix()
+        except ValueError:
+            shutil.copyfile(plot, run_dir / plot.name)
+            return plot.name
+    if (run_dir / PLOT).is_file():
+        return PLOT
+    drawn = {f"{e['config']}": e["results"] for e in evaluations if e["results"].get("lengths")}
+    if not drawn:
+        return None
+    first = next(e for e in evaluations if e["results"].get("lengths"))
+    tmp = run_dir / f".{PLOT}.tmp-{os.getpid()}.png"
+    plot_accuracy_vs_length(drawn, tmp, train_range=tuple(first["train_lengths"]) if first.get("train_lengths") else None)
+    os.replace(tmp, run_dir / PLOT)
+    return PLOT
+
+
+def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] | None = None, plot=None, *,
+                     repo_id: str | None = None, dataset_id: str | None = None) -> ModelCard:
+    """The model card of a finished run folder (see :func:`write_model_card`), not written."""
+    from .evaluation import _budget
+    from .inductive import format_of_config, is_inductive_format
+    from .modeling import is_preset
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise HFReasoningError(f"{str(run_dir)!r} is not a folder; allowed: a finished run folder (hf_reasoning.train --out)")
+    missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
+    if missing:
+        raise HFReasoningError(f"{str(run_dir)!r} is not a finished run folder (no {', '.join(missing)}); "
+                               "allowed: the --out folder of a completed hf_reasoning.train run")
+    config = _read_json(run_dir / "config.json", "model config")
+    args = _read_json(run_dir / "training_args.json", "training arguments")
+    train_results = _read_json(run_dir / "train_results.json", "training results") \
+        if (run_dir / "train_results.json").is_file() else {}
+    if results is None:
+        evaluations = load_eval_results(run_dir)
+    else:
+        evaluations = _check_evaluations([results] if isinstance(results, dict) else list(results), "results")
+    train_config = str(args.get("config") or (evaluations[0]["config"] if evaluations else ""))
+    fmt = format_of_config(train_config) if train_config else (evaluations[0].get("format") if evaluations else "")
+    training_dataset = str(args.get("dataset", ""))
+    metadata: dict = next((e.get("dataset_metadata") for e in evaluations if e.get("dataset_metadata")), None) or {}
+    if not metadata and training_dataset:
+        try:
+            from .hub import repo_metadata
+
+            metadata = repo_metadata(training_dataset)
+        except Exception:  # noqa: BLE001  (the training data folder may be gone: the card still works)
+            metadata = {}
+    task_name = metadata.get("task") or next((e.get("task") for e in evaluations if e.get("task")), None)
+    task = None
+    if task_name:
+        from .tasks import get_task
+
+        try:
+            task = get_task(task_name)
+        except HFReasoningError:
+            task = None
+    dataset = dataset_id or _dataset_id(training_dataset or (evaluations[0].get("dataset", "") if evaluations else ""))
+    model_name = repo_id.split("/")[-1] if repo_id else run_dir.name
+    eval_results = model_card_evaluations(evaluations, dataset_id)
+    from_scratch = is_preset(str(args.get("model", "tiny")))
+    base_model = None if from_scratch or not _is_hub_id(str(args.get("model"))) else str(args["model"])
+    card_data = ModelCardData(
+        model_name=model_name,
+        license=LICENSE,
+        language=["en"],
+        library_name="transformers",
+        pipeline_tag="text-generation",
+        tags=["hf_reasoning", "reasoning", "length-generalization", "out-of-distribution", "synthetic",
+              *([task.name] if task else []), *([fmt] if fmt else [])],
+        datasets=[dataset] if _is_hub_id(dataset) else None,
+        base_model=base_model,
+        metrics=["accuracy"],
+        eval_results=eval_results or None,
+        hf_reasoning={
+            "task": task_name, "config": train_config, "format": fmt,
+            "evaluations": [{
+                "dataset": dataset_id or _dataset_id(str(e.get("dataset", ""))), "config": e["config"],
+                "train_max_length": e["results"].get("train_max_length"),
+                "generalization_length": e["results"].get("generalization_length"),
+                "generalization_ratio": e["results"].get("generalization_ratio"),
+                "threshold": e["results"].get("threshold"),
+                "accuracy_per_length": {k: b["accuracy"] for k, b in (e["results"].get("lengths") or {}).items()},
+            } for e in evaluations],
+        },
+    )
+    n_params = _count_parameters(run_dir)
+    arch = (config.get("architectures") or [config.get("model_type", "causal LM")])[0]
+    size = f"{n_params / 1e6:.2f}M-parameter " if n_params else ""
+    origin = f"trained from scratch (preset `{args.get('model')}`)" if from_scratch else f"fine-tuned from `{args.get('model')}`"
+    summary = (f"A {size}`{arch}` {origin} with `hf_reasoning` on "
+               f"{'the `' + task.name + '` task, ' if task else ''}config `{train_config}` (format `{fmt}`). "
+               "The checkpoint is a plain `transformers` model (safetensors, no custom code).")
+    scale = metadata.get("scale")
+    data_lines = [f"- training dataset: `{dataset}`, config `{train_config}`"
+                  + (f" (built with `hf-reasoning build {task.name} --scale {scale} --seed {metadata.get('seed', 0)}`)"
+                     if task and scale else "") + ("; fresh samples streamed from the generator" if args.get("fresh") else "") + "."]
+    for e in evaluations:
+        lengths = e.get("train_lengths")
+        if lengths:
+            data_lines.append(f"- `{e['config']}`: training lengths {lengths[0]}..{lengths[1]}; evaluated splits "
+                              f"{', '.join(f'`{s}`' for s in e.get('splits', []))}.")
+    steps = train_results.get("completed_steps", args.get("max_steps"))
+    loss = train_results.get("train/loss")
+    training_section = (f"{steps} optimizer steps with AdamW, linear warm-up and cosine decay, batch "
+                        f"{args.get('per_device_train_batch_size')} per device × {args.get('gradient_accumulation_steps', 1)} "
+                        f"accumulation" + (f"; last logged training loss {loss:.4f}" if loss is not None else "") +
+                        ". Reproduce with `python -m hf_reasoning.train` and the arguments below (`training_args.json`).")
+    rendered_evaluations = []
+    for e in evaluations:
+        r = e["results"]
+        summary_line = ""
+        if r.get("lengths") is not None:
+            gl = r.get("generalization_length")
+            summary_line = (f"Generalisation length (largest tested length with accuracy ≥ {r.get('threshold')}): "
+                            f"**{gl if gl is not None else 'none'}**"
+                            + (f", {r['generalization_ratio']:.2f}× the largest training length ({r.get('train_max_length')})"
+                               if r.get("generalization_ratio") else "") + ".")
+        if r.get("exact_match") is not None:
+            summary_line += f" Whole-completion exact match: {r['exact_match']:.3f}."
+        lengths = e.get("train_lengths")
+        rendered_evaluations.append({
+            "config": e["config"], "dataset": dataset_id or _dataset_id(str(e.get("dataset", ""))),
+            "method": f"{e.get('method', 'cached')} inductive decoder" if is_inductive_format(e.get("format", fmt)) else "`model.generate`",
+            "splits": _rows(r.get("per_split")) + [{"name": "**all**", "accuracy": _fmt3(r.get("accuracy")),
+                                                     "ci": f"[{r['accuracy_ci95'][0]:.3f}, {r['accuracy_ci95'][1]:.3f}]"
+                                                     if r.get("accuracy_ci95") else "", "n": r.get("n")}],
+            "lengths": _rows(r.get("lengths")),
+            "train_range": f"{lengths[0]}..{lengths[1]}" if lengths else "unknown",
+            "summary": summary_line.strip(),
+        })
+    example = _example(task, train_config)
+    bos = None
+    if not from_scratch:
+        from transformers import AutoTokenizer
+
+        bos = AutoTokenizer.from_pretrained(str(run_dir)).bos_token_id
+    budget = 256
+    if example is not None:
+        budget = _budget(len(example["full_completion"].split()))
+    hyperparameters = [(k, json.dumps(v) if not isinstance(v, str) else v) for k, v in sorted(args.items())
+                       if k not in ("out",)]
+    template = model_card_template()
+    return ModelCard.from_template(
+        card_data, template_path=str(template),
+        model_name=model_name,
+        summary=summary,
+        task_name=task.name if task else None,
+        task_title=task.title if task else train_config,
+        task_description=task.description if task else "",
+        format=fmt,
+        format_doc=task.format_docs.get(fmt, "") if task else "",
+        inductive=is_inductive_format(fmt) if fmt else False,
+        example=example,
+        example_prompt=json.dumps(example["full_prompt"]) if example else '"..."',
+        max_new_tokens=budget,
+        bos_token_id=bos,
+        data_section="\n".join(data_lines),
+        training_section=training_section,
+        hyperparameters=hyperparameters,
+        evaluations=rendered_evaluations,
+        plot=_resolve_plot(run_dir, plot, evaluations) if evaluations or plot is not None else None,
+        load_id=repo_id or "path/to/" + run_dir.name,
+        dataset_id=dataset if _is_hub_id(dataset) else f"path/to/{dataset}",
+        config=evaluations[0]["config"] if evaluations else train_config,
+        citation="\n\n".join(BIBTEX[s] for s in (task.sources if task else []) if s in BIBTEX) or "% see hf_reasoning",
+    )
+
+
+def write_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] | None = None, plot=None, *,
+                     repo_id: str | None = None, dataset_id: str | None = None) -> Path:
+    """(Re)write ``run_dir/README.md``, the model card of a finished run folder.
+
+    ``results``: what :func:`hf_reasoning.evaluation.evaluate_run` returned (or a list of them,
+    one per dataset config); default: the run's ``eval_results.json`` if any. ``plot``: a PNG
+    (copied into the run folder if outside it); default: the run's ``accuracy_vs_length.png``,
+    drawn from the results if absent. ``repo_id``: the Hub id the card's loading snippet uses.
+    ``dataset_id``: the Hub id of the evaluated dataset (default: the recorded id, or the local
+    folder's name). Written to a temporary file and renamed. Returns the card's path.
+    """
+    run_dir = Path(run_dir)
+    card = build_model_card(run_dir, results, plot, repo_id=repo_id, dataset_id=dataset_id)
+    path = run_dir / "README.md"
+    tmp = run_dir / f".README.md.tmp-{os.getpid()}"
+    tmp.write_text(str(card) + ("" if str(card).endswith("\n") else "\n"))
+    os.replace(tmp, path)
+    return path

@@ -110,14 +110,39 @@ def show_command(
         console.print(Panel("\n".join(body), title=f"{task} / {config} / {split}", expand=False))
 
 
+@app.command("card")
+def card_command(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (hf_reasoning.train --out).")],
+    results: Annotated[Path | None, typer.Option("--results", help="An eval_results.json (default: RUN_DIR's own).")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="A PNG to show (default: RUN_DIR/accuracy_vs_length.png).")] = None,
+    repo_id: Annotated[str | None, typer.Option("--repo-id", help="The Hub id the card's loading snippet uses.")] = None,
+    dataset_id: Annotated[str | None, typer.Option("--dataset-id", help="Hub id of the evaluated dataset.")] = None,
+):
+    """(Re)write RUN_DIR/README.md, the model card (model-index with one result per config and split)."""
+    import json
+
+    from .cards import write_model_card
+
+    loaded = None
+    if results is not None:
+        try:
+            loaded = json.loads(results.read_text())
+        except (OSError, ValueError) as error:
+            raise HFReasoningError(f"--results {str(results)!r} is not readable JSON ({error}); "
+                                   "allowed: an eval_results.json written by hf-reasoning evaluate") from None
+    path = write_model_card(run_dir, loaded, plot, repo_id=repo_id, dataset_id=dataset_id)
+    console.print(f"wrote {path}")
+
+
 @app.command("publish")
 def publish_command(
-    folder: Annotated[Path, typer.Argument(help="A repo folder (dataset or finished run).")],
+    folder: Annotated[Path, typer.Argument(help="A dataset repo folder, or a finished run folder (model repo).")],
     repo_id: Annotated[str, typer.Option("--repo-id", help="ORG/NAME on the Hub.")],
     private: Annotated[bool, typer.Option(help="Create the repo private.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be uploaded.")] = False,
 ):
-    """Upload a repo folder to the Hub (create_repo + upload_folder)."""
+    """Upload a repo folder to the Hub (create_repo + upload_folder): a dataset repo, or a run
+    folder as a model repo (its card rewritten to name REPO_ID first; checkpoints are not uploaded)."""
     from .hub import publish
 
     files = publish(folder, repo_id, private=private, dry_run=dry_run)
@@ -153,9 +178,23 @@ def evaluate_command(
     """Generate on the chosen splits, score accuracy per length/shift, write JSON and a plot."""
     from .evaluation import evaluate_run, print_results
 
+    from .errors import check_positive
+
+    check_positive("--batch-size", batch_size)
     result = evaluate_run(model, dataset, config, splits=split, out_dir=out, batch_size=batch_size,
                           max_rows=max_rows, threshold=threshold)
+    from accelerate import PartialState
+
+    if not PartialState().is_main_process:
+        return
     print_results(result["results"], title=config, console=console)
+    if out is not None:
+        from .cards import is_run_dir, write_model_card
+
+        console.print(f"wrote {out / 'eval_results.json'}")
+        # evaluating a run into its own folder: its model card shows the new results
+        if is_run_dir(out) and (out / "training_args.json").is_file() and out.resolve() == model.resolve():
+            console.print(f"wrote {write_model_card(out)}")
 
 
 @app.command("analyze")

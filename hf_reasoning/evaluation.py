@@ -35,6 +35,9 @@ from typing import Any
 __all__ = [
     "answer_of",
     "evaluate_run",
+    "generate_sharded",
+    "merge_shards",
+    "plan_batches",
     "plot_accuracy_vs_length",
     "print_results",
     "results_table",
@@ -318,6 +321,76 @@ def _bos_of_run(model_dir: Path, tokenizer) -> int | None:
     return None
 
 
+def plan_batches(budgets: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Row indices in batches of ``batch_size``, longest budget first (rows of one batch decode
+    for about as long). The plan depends only on the rows, never on the number of processes,
+    so every row is decoded in the same batch — hence to the same tokens — on 1 or N processes."""
+    if batch_size <= 0:
+        raise ValueError(f"batch_size {batch_size}; allowed: a positive integer")
+    order = sorted(range(len(budgets)), key=lambda i: (-budgets[i], i))
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def _deal(batches: list, world: int) -> list:
+    """Reorder batches so that ``split_between_processes``' contiguous chunks deal them
+    round-robin (process r gets batches r, r + world, …): every process gets long and short ones."""
+    return [b for rank in range(world) for b in batches[rank::world]]
+
+
+def merge_shards(gathered: Sequence[tuple[int, Any]], n: int) -> list:
+    """The per-row results of all processes (``(row index, value)`` pairs, any order) back in row
+    order; every row exactly once."""
+    merged: list = [None] * n
+    seen = [False] * n
+    for index, value in gathered:
+        if not 0 <= index < n or seen[index]:
+            raise ValueError(f"row {index} gathered twice or out of range 0..{n - 1}")
+        merged[index], seen[index] = value, True
+    if not all(seen):
+        raise ValueError(f"rows {[i for i, s in enumerate(seen) if not s][:5]} missing after the gather")
+    return merged
+
+
+def _process_state():
+    """Accelerate's process state; plain ``torchrun`` on a machine without an accelerator gives CPU
+    processes (gloo), as in :mod:`hf_reasoning.train`."""
+    import os
+
+    import torch
+    from accelerate import PartialState
+
+    return PartialState(cpu=int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.accelerator.is_available())
+
+
+def generate_sharded(model, tokenizer, prompts: Sequence[str], fmt: str, budgets: Sequence[int], *,
+                     batch_size: int = 32, method: str = "cached", bos_token_id: int | None = None,
+                     state=None, progress: bool = True) -> list[str]:
+    """Completions of ``prompts`` (:func:`hf_reasoning.generation.complete`), the batches dealt
+    across Accelerate processes (``split_between_processes``) and gathered back (``gather_object``).
+
+    Every process returns all completions, in prompt order, identical to a single-process run
+    (see :func:`plan_batches`)."""
+    from accelerate.utils import gather_object
+    from tqdm.auto import tqdm
+
+    from .generation import complete
+
+    state = state or _process_state()
+    batches = plan_batches(budgets, batch_size)
+    mine: list[tuple[int, str]] = []
+    with state.split_between_processes(_deal(batches, state.num_processes)) as my_batches:
+        bar = tqdm(total=sum(len(b) for b in my_batches), desc="generate", unit="row",
+                   disable=not (progress and state.is_local_main_process))
+        for batch in my_batches:
+            texts = complete(model, tokenizer, [prompts[i] for i in batch], fmt,
+                             max_new_tokens=[budgets[i] for i in batch], method=method, bos_token_id=bos_token_id)
+            mine.extend(zip(batch, texts))
+            bar.update(len(batch))
+        bar.close()
+    gathered = gather_object(mine) if state.num_processes > 1 else mine
+    return merge_shards(gathered, len(prompts))
+
+
 def evaluate_run(
     model_dir: str | Path,
     dataset: str | Path,
@@ -338,40 +411,55 @@ def evaluate_run(
     ``dataset``: a dataset repo folder or Hub id, loaded with ``load_dataset(dataset, config)``.
     ``splits``: default every split but ``train``. ``max_rows``: at most this many rows per
     split, spread evenly. Writes ``out_dir/eval_results.json`` (with the predictions) and
-    ``out_dir/accuracy_vs_length.png`` when ``out_dir`` is given. Returns the results dict:
-    ``{"model", "dataset", "config", "format", "task", "results": score(...), "predictions"}``.
-    Single process (the lead may wire Accelerate sharding around :func:`score`).
+    ``out_dir/accuracy_vs_length.png`` when ``out_dir`` is given (main process only). Returns
+    the results dict: ``{"model", "dataset", "dataset_metadata", "config", "format", "task",
+    "splits", "method", "train_lengths", "results": score(...), "predictions"}``.
+
+    Run under ``accelerate launch`` / ``torchrun``, the generation is shared by the processes
+    (:func:`generate_sharded`) and every process returns the same results as one process would.
     """
     import datasets
     import numpy as np
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from .generation import complete
+    from .errors import HFReasoningError
     from .inductive import format_of_config
 
     fmt = format_of_config(config)
-    data = datasets.load_dataset(str(dataset), config)
-    if task is None:
-        try:
-            from .hub import repo_metadata
+    state = _process_state()
+    try:
+        data = datasets.load_dataset(str(dataset), config)
+    except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise HFReasoningError(f"cannot load dataset {str(dataset)!r} config {config!r}: {first_line[:300]}") from None
+    metadata: dict = {}
+    try:
+        from .hub import repo_metadata
 
-            task = repo_metadata(str(dataset)).get("task")
-        except Exception:  # noqa: BLE001
-            task = None
+        metadata = repo_metadata(str(dataset))
+    except Exception:  # noqa: BLE001  (a dataset without our card: scored by exact match)
+        metadata = {}
+    task = task or metadata.get("task")
     task_obj = None
     if task:
         from .tasks import get_task
 
         task_obj = get_task(task)
+    if Path(str(model_dir)).exists() and not (Path(str(model_dir)) / "config.json").is_file():
+        raise HFReasoningError(f"--model {str(model_dir)!r} has no config.json; allowed: a finished run folder or Hub model id")
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModelForCausalLM.from_pretrained(str(model_dir))
-    if device:
-        model.to(device)
+    model.to(device or state.device)
     model.eval()
     bos = _bos_of_run(Path(str(model_dir)), tokenizer)
-    train_max = max(data["train"]["length"]) if "train" in data and "length" in data["train"].column_names else None
-    chosen = [s for s in (splits or [s for s in data if s != "train"]) if s in data]
+    train_lengths = (sorted(set(data["train"]["length"])) if "train" in data and "length" in data["train"].column_names
+                     else None)
+    train_max = train_lengths[-1] if train_lengths else None
+    for split in splits or []:
+        if split not in data:
+            raise HFReasoningError(f"split {split!r} not in {str(dataset)!r} config {config!r}; allowed: {', '.join(data)}")
+    chosen = list(splits or [s for s in data if s != "train"])
     rows: list[dict] = []
     row_split: list[str] = []
     for split in chosen:
@@ -383,8 +471,8 @@ def evaluate_run(
         row_split.extend([split] * len(part))
     budgets = [_budget(len(ids)) for ids in tokenizer([" " + r["completion"] for r in rows], add_special_tokens=False)["input_ids"]]
     with torch.no_grad():
-        predictions = complete(model, tokenizer, [r["prompt"] for r in rows], fmt, max_new_tokens=budgets,
-                               method=method, bos_token_id=bos, batch_size=batch_size)
+        predictions = generate_sharded(model, tokenizer, [r["prompt"] for r in rows], fmt, budgets,
+                                       batch_size=batch_size, method=method, bos_token_id=bos, state=state)
     results = score(
         predictions, [r["answer"] for r in rows], task=task_obj, fmt=fmt if task_obj else None,
         groups=[r.get("group") for r in rows] if rows and "group" in rows[0] else None,
@@ -392,17 +480,37 @@ def evaluate_run(
         splits=row_split, reference_completions=[r["completion"] for r in rows],
         train_max_length=train_max, threshold=threshold,
     )
-    out = {"model": str(model_dir), "dataset": str(dataset), "config": config, "format": fmt, "task": task,
-           "splits": chosen, "method": method, "results": results,
+    out = {"model": str(model_dir), "dataset": str(dataset), "dataset_metadata": metadata, "config": config,
+           "format": fmt, "task": task, "splits": chosen, "method": method,
+           "num_processes": state.num_processes, "train_lengths": [train_lengths[0], train_max] if train_lengths else None, "results": results,
            "predictions": [{"split": s, "prompt": r["prompt"], "prediction": p, "answer": r["answer"]}
                            for s, r, p in zip(row_split, rows, predictions)]}
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "eval_results.json").write_text(json.dumps(out, indent=2) + "\n")
-        if results.get("lengths"):
-            plot_accuracy_vs_length({f"{Path(str(model_dir)).name} ({config})": results},
-                                    out_dir / "accuracy_vs_length.png",
-                                    train_range=(min(data["train"]["length"]), train_max) if train_max else None,
-                                    title=f"{task or ''} {config}".strip())
+    if out_dir is not None and state.is_main_process:
+        write_eval_results(out, out_dir)
+    state.wait_for_everyone()
     return out
+
+
+EVAL_RESULTS = "eval_results.json"
+PLOT = "accuracy_vs_length.png"
+
+
+def write_eval_results(out: dict, out_dir: str | Path) -> Path:
+    """``out_dir/eval_results.json`` and, with per-length results, ``out_dir/accuracy_vs_length.png``
+    (each written to a temporary file, then renamed). Returns the JSON path."""
+    import os
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / EVAL_RESULTS
+    tmp = out_dir / f".{EVAL_RESULTS}.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(out, indent=2) + "\n")
+    os.replace(tmp, path)
+    results = out["results"]
+    if results.get("lengths"):
+        tmp_png = out_dir / f".{PLOT}.tmp-{os.getpid()}.png"
+        plot_accuracy_vs_length({f"{Path(out['model']).name} ({out['config']})": results}, tmp_png,
+                                train_range=tuple(out["train_lengths"]) if out.get("train_lengths") else None,
+                                title=f"{out.get('task') or ''} {out['config']}".strip())
+        os.replace(tmp_png, out_dir / PLOT)
+    return path

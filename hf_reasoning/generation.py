@@ -91,6 +91,31 @@ def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return mask.masked_fill_(~allowed, torch.finfo(dtype).min)
 
 
+def _left_padded(seqs: Sequence[Sequence[int]], pad_token_id: int, starts: Sequence[int] | None = None):
+    """Token lists left padded to one width: ``(ids, position_ids, real)``, each ``(len(seqs), width)``.
+
+    Row ``r``'s positions run ``starts[r], starts[r] + 1, …`` over its real tokens (0 on padding)."""
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_token_id, dtype=torch.long)
+    pos = torch.zeros((len(seqs), width), dtype=torch.long)
+    real = torch.zeros((len(seqs), width), dtype=torch.bool)
+    for r, s in enumerate(seqs):
+        if not s:
+            continue
+        ids[r, width - len(s):] = torch.tensor(list(s), dtype=torch.long)
+        pos[r, width - len(s):] = (starts[r] if starts is not None else 0) + torch.arange(len(s))
+        real[r, width - len(s):] = True
+    return ids, pos, real
+
+
+def _causal_among(real: torch.Tensor) -> torch.Tensor:
+    """``(b, m, m)`` boolean: token ``i`` sees the real tokens ``j ≤ i`` of its row; every token also
+    sees itself (so a padding query has one finite score and no NaN)."""
+    m = real.shape[1]
+    causal = torch.ones(m, m, dtype=torch.bool, device=real.device).tril_()
+    return (causal[None] & real[:, None, :] & real[:, :, None]) | torch.eye(m, dtype=torch.bool, device=real.device)[None]
+
+
 def _model_dtype(model) -> torch.dtype:
     dtype = getattr(model, "dtype", torch.float32)
     return dtype if dtype.is_floating_point else torch.float32
@@ -244,17 +269,8 @@ def cached_inductive(
 
     # prefill: the prompt, left padded; the question (inductive) or the first state (shift)
     kind = SEGMENT_KIND if shift else QUESTION_KIND
-    seqs = [rows[i].current if shift else rows[i].question for i in live]
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(live), width), pad_token_id, dtype=torch.long)
-    pos = torch.zeros((len(live), width), dtype=torch.long)
-    real = torch.zeros((len(live), width), dtype=torch.bool)
-    for r, s in enumerate(seqs):
-        ids[r, width - len(s):] = torch.tensor(s, dtype=torch.long)
-        pos[r, width - len(s):] = torch.arange(len(s))
-        real[r, width - len(s):] = True
-    causal = torch.ones(width, width, dtype=torch.bool).tril_()
-    allowed = causal[None] & real[:, None, :] & real[:, :, None] | torch.eye(width, dtype=torch.bool)[None]
+    ids, pos, real = _left_padded([rows[i].current if shift else rows[i].question for i in live], pad_token_id)
+    allowed = _causal_among(real)
     out = model(input_ids=ids.to(device), position_ids=pos.to(device),
                 attention_mask=_additive(allowed[:, None].to(device), dtype),
                 use_cache=True, **{cache_kw: DynamicCache()}, **keep)
@@ -310,22 +326,13 @@ def cached_inductive(
             index = torch.tensor(switch, device=device)
             sub = state.select_rows(index)
             states = [rows[live[r]].finished[-1] for r in switch]
-            m = max(len(s) for s in states)
-            w = sub.width
-            ids = torch.full((len(switch), m), pad_token_id, dtype=torch.long)
-            pos = torch.zeros((len(switch), m), dtype=torch.long)
-            real = torch.zeros((len(switch), m), dtype=torch.bool)
-            for k, (r, s) in enumerate(zip(switch, states)):
-                i = live[r]
-                ids[k, m - len(s):] = torch.tensor(s, dtype=torch.long)
-                pos[k, m - len(s):] = q_len[i] + torch.arange(len(s))
-                real[k, m - len(s):] = True
-                seg_len[i] = len(s)
+            ids, pos, real = _left_padded(states, pad_token_id, starts=[q_len[live[r]] for r in switch])
+            for r, s in zip(switch, states):
+                seg_len[live[r]] = len(s)
             real = real.to(device)
+            m, w = real.shape[1], sub.width
             question_cols = (sub.kinds == QUESTION_KIND)[:, None, :].expand(len(switch), m, w)
-            new_cols = (torch.ones(m, m, dtype=torch.bool, device=device).tril_()[None]
-                        & real[:, None, :] & real[:, :, None]) | torch.eye(m, dtype=torch.bool, device=device)[None]
-            allowed = torch.cat([question_cols, new_cols], dim=2)
+            allowed = torch.cat([question_cols, _causal_among(real)], dim=2)
             out = model(input_ids=ids.to(device), position_ids=pos.to(device),
                         attention_mask=_additive(allowed[:, None], dtype),
                         use_cache=True, **{cache_kw: sub.cache}, **keep)
@@ -374,13 +381,8 @@ def generate_causal(
     pad = _pad_id(tokenizer, None)
     budgets = _budgets(max_new_tokens, len(prompts))
     bos = [bos_token_id] if bos_token_id is not None else []
-    ids = [bos + p for p in tokenizer(list(prompts), add_special_tokens=False)["input_ids"]]
-    width = max(len(s) for s in ids)
-    input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
-    attention = torch.zeros((len(ids), width), dtype=torch.long)
-    for r, s in enumerate(ids):
-        input_ids[r, width - len(s):] = torch.tensor(s)
-        attention[r, width - len(s):] = 1
+    input_ids, _, real = _left_padded([bos + p for p in tokenizer(list(prompts), add_special_tokens=False)["input_ids"]], pad)
+    width, attention = input_ids.shape[1], real.long()
     device = next(model.parameters()).device
     out = model.generate(
         input_ids=input_ids.to(device), attention_mask=attention.to(device), max_new_tokens=max(budgets),
