@@ -53,13 +53,24 @@ def build_command(
     overwrite: Annotated[bool, typer.Option(help="Replace the task folders already in --out.")] = False,
 ):
     """Build Hub dataset repo folders (Parquet + dataset card) for TASKS into --out."""
-    from .hub import check_build, check_out, write_repos
+    from .hub import check_build, check_out
     from .tasks import TASKS
 
     names = list(tasks) if tasks else list(TASKS)
     total = sum(len(c) for c in check_build(names, scale, seed, config).values())
     check_out(out, overwrite)
     started = time.perf_counter()
+    paths = build_with_progress(names, out, scale=scale, seed=seed, configs=config, overwrite=overwrite, total=total)
+    console.print(summary_table(paths, time.perf_counter() - started))
+
+
+def build_with_progress(names: list[str], out: Path, *, scale: str, seed: int, configs: list[str] | None,
+                        overwrite: bool, total: int | None = None) -> list[Path]:
+    """``hub.write_repos`` with a progress bar over the configs (on stderr)."""
+    from .hub import check_build, write_repos
+
+    if total is None:
+        total = sum(len(c) for c in check_build(names, scale, seed, configs).values())
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=False) as progress:
         bar = progress.add_task(f"building {len(names)} task(s) at scale {scale}", total=total)
@@ -67,8 +78,7 @@ def build_command(
         def advance(task_name: str, config_name: str) -> None:
             progress.update(bar, advance=1, description=f"{task_name}/{config_name}")
 
-        paths = write_repos(names, out, scale=scale, seed=seed, configs=config, overwrite=overwrite, on_config=advance)
-    console.print(summary_table(paths, time.perf_counter() - started))
+        return write_repos(names, out, scale=scale, seed=seed, configs=configs, overwrite=overwrite, on_config=advance)
 
 
 def summary_table(paths: list[Path], seconds: float) -> Table:
@@ -162,6 +172,31 @@ def train_command(ctx: typer.Context):
     from .train import main as train_main
 
     train_main(list(ctx.args))
+
+
+@app.command("train-head", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             add_help_option=False)
+def train_head_command(ctx: typer.Context):
+    """Train a classification / regression baseline (MLP or a Hugging Face sequence-classification
+    model) on a task with numeric targets; options of `python -m hf_reasoning.classification --help`."""
+    from .classification import main as classification_main
+
+    classification_main(list(ctx.args))
+
+
+@app.command("quickstart")
+def quickstart_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the runs, results table and plot.")] = Path("quickstart"),
+    hub: Annotated[Path, typer.Option("--hub", help="Folder that receives the dataset repo folders.")] = Path("hub"),
+    quick: Annotated[bool, typer.Option("--quick", help="A first look in about 3 minutes (shorter training).")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the datasets and the training runs.")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
+):
+    """The main job: build the datasets, train the tiny model on parity in the plain and the
+    inductive format, evaluate both per length, write the table, plot and model cards."""
+    from .quickstart import run
+
+    run(out, hub, quick=quick, seed=seed, overwrite=overwrite, console=console)
 
 
 @app.command("evaluate")

@@ -1,0 +1,272 @@
+"""The main job: see the point of the benchmark on a laptop in about ten minutes.
+
+    hf-reasoning quickstart            # build, train plain + inductive parity, evaluate, plot, cards
+    hf-reasoning quickstart --quick    # a first look in about three minutes (shorter training)
+
+1. build every dataset at the default scale into ``--hub`` (Hub repo folders);
+2. train the ``tiny`` model (0.8M parameters, Llama-style) from scratch on parity
+   ``laptop`` (1..10 bits in 32 slots) in the plain format and in the inductive scratchpad
+   format, on fresh samples;
+3. evaluate both on the in-distribution validation split and on the OOD split (11..20 bits),
+   with the package's generation (cached inductive decoding for the inductive model);
+4. print the accuracy-per-length table, write it as ``results.md`` / ``results.json``, draw
+   both models on ``accuracy_vs_length.png`` and write each run's model card.
+
+The expected picture (abbe2024): the plain model is near chance beyond its training length
+(and usually within it: parity is a global task), the inductive one keeps ≥ 90% well beyond
+it. Everything lands in a staging folder that is renamed to ``--out`` at the end, so an
+interrupted job leaves no half-written results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .errors import HFReasoningError
+
+TASK = "parity"
+PRESET = "laptop"
+FORMATS = ("plain", "inductive")
+CHANCE = 0.5
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Training and evaluation budget of one quickstart variant (both formats)."""
+
+    plain_steps: int
+    inductive_steps: int
+    learning_rate: float = 2e-3
+    min_learning_rate: float = 2e-4
+    warmup_steps: int = 50
+    batch_size: int = 32
+    eval_rows: int = 500  # at most this many rows per evaluated split, spread evenly over the lengths
+    build_all_tasks: bool = True
+    scale: str = "default"  # of the datasets built (the training samples are fresh either way)
+
+
+RECIPES = {
+    # measured on a 2-core CPU: see docs/reproductions.md (parity row)
+    "full": Recipe(plain_steps=600, inductive_steps=900),
+    "quick": Recipe(plain_steps=200, inductive_steps=300, eval_rows=140, build_all_tasks=False),
+}
+
+
+def train_argv(hub: Path, fmt: str, run_dir: Path, recipe: Recipe, seed: int) -> list[str]:
+    """The ``hf-reasoning train`` arguments of one quickstart model (printed for the user)."""
+    steps = recipe.inductive_steps if fmt == "inductive" else recipe.plain_steps
+    return [
+        "--dataset", str(hub / TASK), "--config", f"{PRESET}-{fmt}", "--model", "tiny", "--out", str(run_dir),
+        "--fresh", "--seed", str(seed), "--max_steps", str(steps),
+        "--per_device_train_batch_size", str(recipe.batch_size),
+        "--learning_rate", str(recipe.learning_rate), "--min_learning_rate", str(recipe.min_learning_rate),
+        "--warmup_steps", str(recipe.warmup_steps),
+        # the thorough evaluation comes after training; keep the loop's own one small
+        "--eval_splits", "validation", "--eval_max_examples", "32", "--eval_every", str(steps),
+        "--checkpoint_every", str(steps), "--logging_every", "10",
+    ]
+
+
+def comparison_rows(results: dict[str, dict], train_max: int) -> list[dict]:
+    """One row per length: accuracy (and Wilson interval) of each format."""
+    lengths = sorted({int(x) for r in results.values() for x in (r.get("lengths") or {})})
+    rows = []
+    for length in lengths:
+        row = {"length": length, "in_training": length <= train_max}
+        for fmt, result in results.items():
+            block = (result.get("lengths") or {}).get(str(length))
+            row[fmt] = None if block is None else {"accuracy": block["accuracy"], "ci95": block["ci95"], "n": block["n"]}
+        rows.append(row)
+    return rows
+
+
+def _cell(block: dict | None) -> str:
+    if block is None:
+        return "—"
+    low, high = block["ci95"]
+    return f"{block['accuracy']:.3f} [{low:.2f}, {high:.2f}]"
+
+
+def comparison_table(rows: list[dict], formats: tuple[str, ...]) -> Table:
+    table = Table(title=f"{TASK} {PRESET}: accuracy per number of bits (95% Wilson interval)")
+    table.add_column("bits", justify="right")
+    table.add_column("", justify="left")
+    for fmt in formats:
+        table.add_column(fmt, justify="right")
+    for row in rows:
+        table.add_row(str(row["length"]), "train" if row["in_training"] else "OOD", *(_cell(row[f]) for f in formats))
+    return table
+
+
+def comparison_markdown(rows: list[dict], formats: tuple[str, ...]) -> str:
+    lines = ["| bits | | " + " | ".join(formats) + " |", "|---:|---|" + "---:|" * len(formats)]
+    for row in rows:
+        cells = [_cell(row[f]) for f in formats]
+        lines.append(f"| {row['length']} | {'train' if row['in_training'] else 'OOD'} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def verdict(results: dict[str, dict], train_max: int, threshold: float = 0.9) -> dict:
+    """The headline numbers: how far each format generalises, and plain's accuracy there."""
+    summary = {}
+    for fmt, result in results.items():
+        blocks = {int(x): b for x, b in (result.get("lengths") or {}).items()}
+        solved = [x for x, b in sorted(blocks.items()) if b["accuracy"] >= threshold]
+        contiguous = None
+        for x, b in sorted(blocks.items()):
+            if b["accuracy"] < threshold:
+                break
+            contiguous = x
+        ood = result.get("ood") or {}
+        summary[fmt] = {
+            "generalization_length": contiguous,
+            "generalization_ratio": (contiguous / train_max) if contiguous else None,
+            "largest_solved_length": max(solved) if solved else None,
+            "in_distribution_accuracy": (result.get("in_distribution") or {}).get("accuracy"),
+            "ood_accuracy": ood.get("accuracy"),
+        }
+    target = int(-(-3 * train_max // 2))  # 1.5 × the largest training length, rounded up
+    for fmt, result in results.items():
+        blocks = {int(x): b for x, b in (result.get("lengths") or {}).items()}
+        at_target = [b for x, b in blocks.items() if x >= target]
+        summary[fmt]["accuracy_at_1.5x_and_beyond"] = (
+            sum(b["correct"] for b in at_target) / sum(b["n"] for b in at_target) if at_target else None)
+    summary["target_length"] = target
+    return summary
+
+
+def run(
+    out: Path = Path("quickstart"),
+    hub: Path = Path("hub"),
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    overwrite: bool = False,
+    recipe: Recipe | None = None,
+    console: Console | None = None,
+) -> dict:
+    """Build, train both formats, evaluate, and write results, plot and model cards into ``out``."""
+    from . import train
+    from .cards import write_model_card
+    from .evaluation import evaluate_run, plot_accuracy_vs_length
+    from .cli import build_with_progress, summary_table
+    from .hub import check_out
+    from .tasks import TASKS
+
+    console = console or Console()
+    recipe = recipe or RECIPES["quick" if quick else "full"]
+    out, hub = Path(out), Path(hub)
+    check_out(out, overwrite)
+    check_out(hub, True)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    # 1. datasets
+    tick = time.perf_counter()
+    names = list(TASKS) if recipe.build_all_tasks else [TASK]
+    configs = None if recipe.build_all_tasks else [f"{PRESET}-{fmt}" for fmt in FORMATS]
+    console.rule(f"1/4 building {len(names)} dataset repo(s) into {hub}/ (scale {recipe.scale})")
+    paths = build_with_progress(names, hub, scale=recipe.scale, seed=seed, configs=configs, overwrite=True)
+    timings["build_s"] = time.perf_counter() - tick
+    console.print(summary_table(paths, timings["build_s"]))
+    train_max = train_max_length()
+
+    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        results: dict[str, dict] = {}
+        for step, fmt in enumerate(FORMATS, start=2):
+            run_dir = staging / f"{TASK}-{PRESET}-{fmt}-tiny"
+            argv = train_argv(hub, fmt, run_dir, recipe, seed)
+            console.rule(f"{step}/4 training tiny on {TASK} {PRESET}-{fmt}")
+            console.print("hf-reasoning train " + " ".join(argv).replace(str(staging), str(out)), style="dim", soft_wrap=True)
+            tick = time.perf_counter()
+            train.main(argv)
+            timings[f"train_{fmt}_s"] = time.perf_counter() - tick
+            tick = time.perf_counter()
+            result = evaluate_run(run_dir, hub / TASK, f"{PRESET}-{fmt}", splits=["validation", "ood"],
+                                  out_dir=run_dir, batch_size=64, max_rows=recipe.eval_rows, task=TASK)
+            timings[f"evaluate_{fmt}_s"] = time.perf_counter() - tick
+            results[fmt] = result["results"]
+
+        console.rule("4/4 results")
+        rows = comparison_rows(results, train_max)
+        summary = verdict(results, train_max)
+        plot = plot_accuracy_vs_length(
+            {f"tiny, {fmt}": results[fmt] for fmt in FORMATS}, staging / "accuracy_vs_length.png",
+            train_range=(1, train_max), title=f"{TASK} {PRESET} (train 1..{train_max} bits, 32 slots)")
+        timings["total_s"] = time.perf_counter() - started
+        report = {"task": TASK, "preset": PRESET, "model": "tiny", "seed": seed, "quick": quick,
+                  "recipe": asdict(recipe), "train_max_length": train_max, "summary": summary,
+                  "per_length": rows, "timings_s": {k: round(v, 1) for k, v in timings.items()}}
+        (staging / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+        (staging / "results.md").write_text(results_markdown(report) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+    # the cards name the final folders, so they are written once the results are in place
+    for fmt in FORMATS:
+        run_dir = out / f"{TASK}-{PRESET}-{fmt}-tiny"
+        _repoint(run_dir / "eval_results.json", staging, out)
+        write_model_card(run_dir)
+    console.print(comparison_table(rows, FORMATS))
+    console.print(headline(summary, train_max))
+    console.print(f"wrote {out}/results.md, {out}/results.json, {out / plot.name} and the model cards "
+                  f"{', '.join(str(out / f'{TASK}-{PRESET}-{fmt}-tiny' / 'README.md') for fmt in FORMATS)} "
+                  f"in {timings['total_s'] / 60:.1f} min")
+    return report
+
+
+def train_max_length() -> int:
+    """The largest number of bits of the preset's training split."""
+    from .tasks import get_task
+
+    task = get_task(TASK)
+    config = task.presets[PRESET]
+    return max(group.length for group, _weight in task.train_groups(config))
+
+
+def _repoint(path: Path, old: Path, new: Path) -> None:
+    """Replace the staging folder's name by the final one in a JSON file written during the job."""
+    if path.is_file():
+        path.write_text(path.read_text().replace(str(old), str(new)))
+
+
+def headline(summary: dict, train_max: int) -> str:
+    target = summary["target_length"]
+    parts = []
+    for fmt in FORMATS:
+        s = summary[fmt]
+        reach = s["generalization_length"]
+        at = s["accuracy_at_1.5x_and_beyond"]
+        parts.append(
+            f"{fmt}: in-distribution {s['in_distribution_accuracy']:.1%}, ≥ 90% up to "
+            f"{reach if reach else 'no'} bits" + (f" (×{reach / train_max:.1f} the training length)" if reach else "")
+            + (f", {at:.1%} at {target}+ bits (chance {CHANCE:.0%})" if at is not None else ""))
+    return "\n".join(parts)
+
+
+def results_markdown(report: dict) -> str:
+    formats = tuple(FORMATS)
+    train_max = report["train_max_length"]
+    lines = [
+        f"# Quickstart: tiny model on {TASK} `{PRESET}` (train 1..{train_max} bits in 32 slots)", "",
+        headline(report["summary"], train_max).replace("\n", "  \n"), "",
+        comparison_markdown(report["per_length"], formats), "",
+        "![accuracy vs length](accuracy_vs_length.png)", "",
+        "Timings (s): " + ", ".join(f"{k} {v}" for k, v in report["timings_s"].items()),
+    ]
+    return "\n".join(lines)
