@@ -13,7 +13,8 @@ import pytest
 from hf_reasoning.errors import HFReasoningError
 from hf_reasoning.splits import SPLITS, build_config
 from hf_reasoning.tasks import SCALES, Group, Instances, get_task
-from hf_reasoning.tasks.algorithmic import SequenceConfig, distinct_sequences, with_last_char, without_end
+from hf_reasoning.tasks.algorithmic import (SequenceConfig, bounded_integers, distinct_sequences, with_last_char,
+                                           without_end)
 
 TASKS = ("count", "mode", "copy", "reverse", "sort")
 CONFIGS = [(t, c) for t in TASKS for c in get_task(t).config_names()]
@@ -234,6 +235,32 @@ def test_distinct_sequences_are_uniform_ordered_subsets():
     assert chi2 < 40  # 11 degrees of freedom: p < 1e-4 above this
     full = distinct_sequences(np.random.default_rng(6), 50, 30, 30)
     assert all(sorted(r) == list(range(30)) for r in full.tolist())
+
+
+@pytest.mark.parametrize("high", [[100, 99, 98, 97], [2, 3], [2**32 - 1], [2**31 + 1, 7]])
+def test_bounded_integers_match_numpy_and_leave_the_same_state(high):
+    # 2**31 + 1 rejects about half of the 32-bit words: that exercises the rewind to numpy
+    high = np.array(high)
+    for seed in range(10):
+        numpy_rng, ours = np.random.default_rng(seed), np.random.default_rng(seed)
+        expected = numpy_rng.integers(0, high, size=(64, high.size))
+        drawn = bounded_integers(ours, high, 64)
+        assert drawn.dtype == np.int64 and (drawn == expected).all()
+        assert ours.integers(0, 2**62) == numpy_rng.integers(0, 2**62)  # same generator state after
+
+
+def test_distinct_sequences_are_a_seeded_fisher_yates_prefix():
+    """The first k swaps of a Fisher–Yates shuffle, each partner drawn by numpy in row-major
+    order (the stream the published datasets were built with), written here row by row."""
+    for numbers, k in [(100, 7), (10, 10), (1, 1), (3, 2)]:
+        drawn = distinct_sequences(np.random.default_rng(11), 20, numbers, k)
+        rng = np.random.default_rng(11)
+        partner = rng.integers(0, numbers - np.arange(k), size=(20, k)) + np.arange(k)
+        for row, swaps in enumerate(partner.tolist()):
+            perm = list(range(numbers))
+            for i, j in enumerate(swaps):
+                perm[i], perm[j] = perm[j], perm[i]
+            assert drawn[row].tolist() == perm[:k]
 
 
 def test_text_helpers_respect_array_offsets():

@@ -39,9 +39,6 @@ NUM = VOCAB.ids(str(i) for i in range(MAX_NUMBER))
 HINT = VOCAB.ids(f"h{i}" for i in range(1, MAX_HINT + 1))
 T = VOCAB.id
 
-TOKEN_STRINGS = pa.array(VOCAB.tokens, pa.string())
-TOKEN_LENGTH = VOCAB.lengths.astype(np.uint8)
-
 ZHOU_TRAIN = tuple(range(1, 41))
 ZHOU_OOD = tuple(range(41, 61))
 T2T_OOD = (400,)
@@ -58,19 +55,6 @@ class SequenceConfig:
     numbers: int = 100
     unique: bool = False
     formats: tuple[str, ...] = ("plain",)
-
-
-def join_tokens(ids: np.ndarray) -> pa.Array:
-    """The rows of a dense token matrix joined by single spaces, as :func:`hf_reasoning.text.render`
-    writes them. Where numbers of 1 to 3 characters mix within a column, Arrow's join of the
-    rows' token strings (one C++ pass) is about twice as fast as render's byte-mask path."""
-    lengths = TOKEN_LENGTH[ids]
-    if (lengths == lengths[:1]).all():  # each column of one token length: text.render's fixed layout is faster
-        return render(ids, VOCAB)
-    rows, width = ids.shape
-    tokens = TOKEN_STRINGS.take(pa.array(ids.reshape(-1)))
-    per_row = pa.ListArray.from_arrays(pa.array(np.arange(rows + 1, dtype=np.int32) * width), tokens)
-    return pc.binary_join(per_row, " ")
 
 
 def _col(rows: int, token: str) -> np.ndarray:
@@ -97,28 +81,42 @@ def _numbers(tokens: list[str] | None) -> str | None:
     return " ".join(tokens)
 
 
+def bounded_integers(rng: np.random.Generator, high: np.ndarray, rows: int) -> np.ndarray:
+    """``rng.integers(0, high, size=(rows, len(high)))`` for bounds ``2 ≤ high < 2**32``: the same
+    numbers, and the same generator state after, at about half the cost.
+
+    numpy draws an integer below such a bound by Lemire's method on the generator's 32-bit
+    words: a word times ``high``, whose high half is the number, unless its low half falls
+    below ``(2**32 - high) % high`` (then that word is rejected and the next one tried). Here
+    one block of words is drawn and scaled at once; in the rare case (probability below
+    ``high / 2**32`` per number) that a word would be rejected, the generator is rewound and
+    numpy draws element by element."""
+    high = np.asarray(high, dtype=np.uint64)
+    saved = rng.bit_generator.state
+    scaled = rng.integers(0, 2**32, size=(rows, high.size), dtype=np.uint32) * high  # < 2**64: no overflow
+    if ((scaled & 0xFFFFFFFF) < (2**32 - high) % high).any():
+        rng.bit_generator.state = saved
+        return rng.integers(0, high.astype(np.int64), size=(rows, high.size))
+    return (scaled >> 32).astype(np.int64)
+
+
 def distinct_sequences(rng: np.random.Generator, rows: int, numbers: int, k: int) -> np.ndarray:
     """``k`` distinct numbers of ``0 … numbers-1`` per row in uniformly random order: the first
     ``k`` steps of a Fisher–Yates shuffle, vectorised over rows (a loop over the k positions)."""
     perm = np.tile(np.arange(numbers, dtype=np.int16), (rows, 1))
     if k == 0 or rows == 0:
         return perm[:, :k]
-    # the flat position of the swap partner of position i of each row: uniform in i..numbers-1
-    there = np.arange(rows)[:, None] * numbers + np.arange(k) + rng.integers(0, numbers - np.arange(k), size=(rows, k))
+    # the swap partner of position i is uniform in i..numbers-1; with one position left
+    # (i = numbers - 1) there is no choice and nothing is drawn
+    drawn = min(k, numbers - 1)
+    partner = np.arange(k) + np.pad(bounded_integers(rng, numbers - np.arange(drawn), rows), ((0, 0), (0, k - drawn)))
+    there = np.arange(rows)[:, None] * numbers + partner  # flat position of each partner
     flat = perm.reshape(-1)
     for i in range(k):  # swap position i of every row with its partner
         held = perm[:, i].copy()
         perm[:, i] = flat[there[:, i]]
         flat[there[:, i]] = held
     return perm[:, :k]
-    swap = np.arange(k) + rng.integers(0, numbers - np.arange(k), size=(rows, k))
-    base = np.arange(rows) * numbers
-    for i in range(k):  # swap position i of every row with a uniform position in i..numbers-1
-        here, there = base + i, base + swap[:, i]
-        held = perm[here]
-        perm[here] = perm[there]
-        perm[there] = held
-    return perm.reshape(rows, numbers)[:, :k]
 
 
 def without_end(completion: pa.Array) -> pa.Array:
@@ -193,22 +191,22 @@ class SequenceTask(Task):
         out = self.output(cfg, seq)
         positions = np.arange(n)
         if fmt == "index_hints":
-            prompt = join_tokens(np.concatenate([_hinted(seq, positions), _col(rows, "=")], axis=1))
+            prompt = render(np.concatenate([_hinted(seq, positions), _col(rows, "=")], axis=1), VOCAB)
             if self.name == "copy":  # the completion is the prompt, ending in `.`
                 completion = with_last_char(prompt, ".")
             else:
                 body = _hinted(out, self.output(cfg, positions[None, :])[0])
-                completion = join_tokens(np.concatenate([body, _col(rows, ".")], axis=1))
-            answer = join_tokens(NUM[out])
+                completion = render(np.concatenate([body, _col(rows, ".")], axis=1), VOCAB)
+            answer = render(NUM[out], VOCAB)
         else:
-            prompt = join_tokens(np.concatenate([NUM[seq], _col(rows, "=")], axis=1))
+            prompt = render(np.concatenate([NUM[seq], _col(rows, "=")], axis=1), VOCAB)
             if fmt == "plain":
-                completion = with_last_char(prompt, ".") if self.name == "copy" else join_tokens(
-                    np.concatenate([NUM[out], _col(rows, ".")], axis=1))
+                completion = with_last_char(prompt, ".") if self.name == "copy" else render(
+                    np.concatenate([NUM[out], _col(rows, ".")], axis=1), VOCAB)
                 answer = without_end(completion)
             else:
-                completion = join_tokens(self.completion(fmt, seq, out))
-                answer = join_tokens(NUM[out])
+                completion = render(self.completion(fmt, seq, out), VOCAB)
+                answer = render(NUM[out], VOCAB)
         return {
             "prompt": prompt,
             "completion": completion,
@@ -277,9 +275,9 @@ class Count(SequenceTask):
         n = int(end[0] - start[0] + 1) if rows else 0
         out = start[:, None] + np.arange(n)
         prompt = np.stack([NUM[start], NUM[end], np.full(rows, T["="], dtype=np.int32)], axis=1)
-        completion = join_tokens(np.concatenate([NUM[out], _col(rows, ".")], axis=1))
+        completion = render(np.concatenate([NUM[out], _col(rows, ".")], axis=1), VOCAB)
         return {
-            "prompt": join_tokens(prompt),
+            "prompt": render(prompt, VOCAB),
             "completion": completion,
             "answer": without_end(completion),
             "start": pa.array(inst["start"], pa.int16()),

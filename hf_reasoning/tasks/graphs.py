@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import HFReasoningError
-from ..text import Vocab, _string_array, ragged_list_array, render
+from ..text import Vocab, _string_array, ragged_list_array, render, render_ragged
 from . import register
 from .base import Group, Instances, Scale, Task, answer_column, distinct_draws, random_permutations, split_completion
 
@@ -59,22 +59,6 @@ def edge_list_text(edges: np.ndarray, src: np.ndarray, dst: np.ndarray) -> pa.St
     query["head"].view(np.uint32)[...] = NAME_WORD[dst]
     offsets = np.arange(rows + 1, dtype=np.int64) * record.dtype.itemsize
     return _string_array(rows, offsets, record.view(np.uint8))
-
-
-def render_ragged(tokens: np.ndarray, tokens_per_row: np.ndarray, vocab: Vocab) -> pa.StringArray:
-    """Rows given as one flat array of token ids (row after row) and each row's token count,
-    joined by single spaces: each token is one 8-byte word with its trailing space, and one
-    boolean mask keeps its bytes (no space after the last token of a row). Unlike
-    :func:`render` it needs no padded (rows, longest row) matrix."""
-    rows = tokens_per_row.shape[0]
-    row_end = np.cumsum(tokens_per_row)
-    byte_len = vocab.lengths[tokens] + 1
-    byte_len[row_end[tokens_per_row > 0] - 1] -= 1
-    keep = np.arange(8)[None, :] < byte_len[:, None]
-    data = vocab.words_trailing[tokens].view(np.uint8).reshape(-1, 8)[keep]
-    ends = np.concatenate([[0], np.cumsum(byte_len)])
-    offsets = ends[np.concatenate([[0], row_end])]
-    return _string_array(rows, offsets, data)
 
 
 def label_completion(states: np.ndarray | None, label: np.ndarray, inductive: bool) -> np.ndarray:
