@@ -418,7 +418,6 @@ def evaluate_run(
     Run under ``accelerate launch`` / ``torchrun``, the generation is shared by the processes
     (:func:`generate_sharded`) and every process returns the same results as one process would.
     """
-    import datasets
     import numpy as np
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -428,11 +427,9 @@ def evaluate_run(
 
     fmt = format_of_config(config)
     state = _process_state()
-    try:
-        data = datasets.load_dataset(str(dataset), config)
-    except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise HFReasoningError(f"cannot load dataset {str(dataset)!r} config {config!r}: {first_line[:300]}") from None
+    from .hub import load_config
+
+    data = load_config(dataset, config)
     metadata: dict = {}
     try:
         from .hub import repo_metadata

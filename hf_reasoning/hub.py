@@ -24,7 +24,7 @@ import yaml
 
 from .cards import dataset_card
 from .errors import HFReasoningError, check_choice
-from .splits import SPLITS, ConfigBuild, build_config, check_seed, scale_of
+from .splits import ConfigBuild, build_config, check_seed, scale_of
 from .tasks import get_task
 
 SHARD_ROWS = 1_000_000
@@ -183,6 +183,34 @@ def card_metadata(folder: str | os.PathLike) -> dict:
     if not text.startswith("---"):
         return {}
     return yaml.safe_load(text.split("---", 2)[1]) or {}
+
+
+def load_config(dataset: str | os.PathLike, config: str, **kwargs):
+    """``datasets.load_dataset(dataset, config)`` with a one-line error, and a correct cache for
+    local folders.
+
+    datasets caches a local folder's config under the folder's *name* and a hash that ignores
+    the Parquet files, so two folders called ``parity`` (say, built with two seeds), or one
+    folder rebuilt, would silently load the first one's rows. A local folder therefore gets
+    its own cache directory keyed by its path and the size and mtime of every file; Hub repos
+    keep the normal cache, whose key has the revision.
+    """
+    import hashlib
+
+    import datasets
+
+    folder = Path(dataset)
+    if folder.is_dir() and "cache_dir" not in kwargs:
+        fingerprint = hashlib.sha256(str(folder.resolve()).encode())
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            stat = path.stat()
+            fingerprint.update(f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        kwargs["cache_dir"] = str(Path(datasets.config.HF_DATASETS_CACHE) / "hf_reasoning_local" / fingerprint.hexdigest()[:16])
+    try:
+        return datasets.load_dataset(str(dataset), config, **kwargs)
+    except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise HFReasoningError(f"cannot load dataset {str(dataset)!r} config {config!r}: {first_line[:300]}") from None
 
 
 def repo_metadata(folder_or_repo: str | os.PathLike) -> dict:

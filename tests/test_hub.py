@@ -286,3 +286,26 @@ def test_write_config_refuses_tables_without_features(tmp_path):
     with pytest.raises(HFReasoningError) as err:
         write_config(build, tmp_path)
     assert "\n" not in str(err.value) and not list(tmp_path.iterdir())
+
+
+def test_load_config_never_serves_another_folders_rows(tmp_path):
+    """Two folders with the same name (two seeds), and one folder rebuilt: each load returns
+    the rows of the Parquet files on disk (plain load_dataset would serve the first build)."""
+    import pyarrow.parquet as pq
+
+    from hf_reasoning.errors import HFReasoningError
+    from hf_reasoning.hub import load_config, write_repo
+
+    def first_prompt_on_disk(folder):
+        return pq.read_table(sorted((folder / "laptop-plain").glob("train-*.parquet"))[0])["prompt"][0].as_py()
+
+    a, b = tmp_path / "a" / "parity", tmp_path / "b" / "parity"
+    write_repo("parity", a, scale="tiny", seed=0, configs=["laptop-plain"])
+    write_repo("parity", b, scale="tiny", seed=1, configs=["laptop-plain"])
+    assert first_prompt_on_disk(a) != first_prompt_on_disk(b)
+    for folder in (a, b, a):
+        assert load_config(folder, "laptop-plain")["train"][0]["prompt"] == first_prompt_on_disk(folder)
+    write_repo("parity", a, scale="tiny", seed=1, configs=["laptop-plain"], overwrite=True)
+    assert load_config(a, "laptop-plain")["train"][0]["prompt"] == first_prompt_on_disk(b)
+    with pytest.raises(HFReasoningError, match="no-such-config"):
+        load_config(a, "no-such-config")
