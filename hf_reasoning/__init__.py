@@ -1,6 +1,6 @@
 """hf_reasoning: reasoning and out-of-distribution generalisation benchmarks for Transformers."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from .errors import HFReasoningError  # noqa: E402
 from .splits import build_config, build_dataset, list_tasks, stream_train  # noqa: E402

@@ -2,7 +2,10 @@
 
 Every row of every addition config of the tiny repo: the sum is recomputed from ``a`` and
 ``b`` with Python integers, every text is rebuilt token by token from the structured columns,
-and the prompt is parsed back into the instance. The scratchpad steps, the random-space
+and the prompt is parsed back into the instance. The index hints are a run of consecutive
+hints at a random offset from h1..hH (H = the preset's longest length + 1, from TASKS.md's
+lengths): checked per row, and on a default-scale ``cpu_hints`` build for their spread and
+for every OOD hint occurring in training. The scratchpad steps, the random-space
 inductive states (pointers, digits, carries, result register with fillers) and the shift
 states are re-derived from the question and the previous state only, by a reference written
 from TASKS.md; the reference is first checked against the spec's own examples.
@@ -11,18 +14,29 @@ from TASKS.md; the reference is first checked against the spec's own examples.
 from __future__ import annotations
 
 import string
+from collections import Counter, defaultdict
 
 import pytest
 
+from hf_reasoning.errors import HFReasoningError
 from hf_reasoning.tasks import get_task
 
 TASK = "addition"
 LETTERS = set(string.ascii_lowercase)
 ALL_FORMATS = ("plain", "reversed", "index_hints", "reversed_index_hints", "scratchpad", "inductive", "shift")
+HINT_FORMATS = ("index_hints", "reversed_index_hints")
+CPU_OOD = {5, 6, 7, 8, 10, 12}
+CPU_HINTS_OOD = {11, 12, 13, 15, 17, 20, 25}
+# the ordered hint set h1..hH of each preset with hint formats: H = its longest length + 1
+HINT_SET = {"abbe2024": 31, "zhou2023": 101, "cpu_hints": 26}
 
 
 def fmt_of(config: str) -> str:
     return config.rpartition("-")[2]
+
+
+def preset_of(config: str) -> str:
+    return config.rpartition("-")[0]
 
 
 def expected_answer(a: str, b: str) -> str:
@@ -30,11 +44,19 @@ def expected_answer(a: str, b: str) -> str:
     return str(int(a) + int(b)).zfill(s + 1)
 
 
-def hinted(digits: str) -> list[str]:
+def hinted(digits: str, offset: int = 0) -> list[str]:
     out = []
-    for i, d in enumerate(digits, start=1):
+    for i, d in enumerate(digits, start=offset + 1):
         out += [f"h{i}", d]
     return out
+
+
+def parse_hinted(tokens: list[str]) -> tuple[list[int], str]:
+    """``h i d h j e …`` → ([i, j, …], "de…")."""
+    assert len(tokens) % 2 == 0, tokens
+    assert all(t.startswith("h") and t[1:].isdigit() for t in tokens[0::2]), tokens
+    assert all(len(d) == 1 and d.isdigit() for d in tokens[1::2]), tokens
+    return [int(t[1:]) for t in tokens[0::2]], "".join(tokens[1::2])
 
 
 def pointer_tokens(p: int) -> list[str]:
@@ -145,12 +167,25 @@ def check_row(row: dict, config: str) -> str:
                 expected += [da, db, str(carry), str(column % 10), ";"]
                 carry = column // 10
             assert ctoks == [*expected, *answer, "."]
-    elif fmt in ("index_hints", "reversed_index_hints"):
-        assert ptoks == [*hinted("0" + a), "+", *hinted("0" + b), "="]
-        pairs = [[f"h{i}", d] for i, d in enumerate(answer, start=1)]
+    elif fmt in HINT_FORMATS:
+        H, o = HINT_SET[preset_of(config)], row["hint_offset"]
+        assert 0 <= o and o + s + 1 <= H, (o, s, H)
+        # structured → text
+        assert ptoks == [*hinted("0" + a, o), "+", *hinted("0" + b, o), "="]
+        pairs = [[f"h{i}", d] for i, d in enumerate(answer, start=o + 1)]
         if fmt == "reversed_index_hints":
             pairs = pairs[::-1]
         assert ctoks == [t for p in pairs for t in p] + ["."]
+        # text → instance: one run of consecutive hints from h(o+1), the same in all three numbers
+        plus, eq = ptoks.index("+"), ptoks.index("=")
+        hints_a, digits_a = parse_hinted(ptoks[:plus])
+        hints_b, digits_b = parse_hinted(ptoks[plus + 1: eq])
+        hints_c, digits_c = parse_hinted(ctoks[:-1])
+        if fmt == "reversed_index_hints":
+            hints_c, digits_c = hints_c[::-1], digits_c[::-1]
+        assert hints_a == hints_b == hints_c == list(range(o + 1, o + s + 2))
+        assert digits_a == "0" + a and digits_b == "0" + b
+        assert digits_c == expected_answer(digits_a[1:], digits_b[1:])
     elif fmt == "inductive":
         pos_a, pos_b, fillers = list(row["positions_a"]), list(row["positions_b"]), row["fillers"]
         eq = ptoks.index("=")
@@ -224,7 +259,8 @@ def test_references_reproduce_spec_examples():
 
 
 def test_reference_rejects_corrupted_rows(read_split):
-    for config in ("abbe2024-inductive", "abbe2024_shift-shift", "abbe2024-scratchpad", "abbe2024-plain"):
+    for config in ("abbe2024-inductive", "abbe2024_shift-shift", "abbe2024-scratchpad", "abbe2024-plain",
+                   "cpu_hints-reversed_index_hints"):
         row = read_split(TASK, config, "ood")[0]
         check_row(row, config)
         tokens = row["completion"].split(" ")
@@ -234,6 +270,14 @@ def test_reference_rejects_corrupted_rows(read_split):
             check_row({**row, "completion": " ".join(tokens)}, config)
         with pytest.raises(AssertionError):
             check_row({**row, "a": row["a"][:-1] + str((int(row["a"][-1]) + 1) % 10)}, config)
+    for config in ("abbe2024-index_hints", "cpu_hints-reversed_index_hints"):
+        row = read_split(TASK, config, "train")[0]
+        tokens = row["completion"].split(" ")
+        tokens[0] = f"h{int(tokens[0][1:]) + 1}"  # a hint out of the run
+        with pytest.raises(AssertionError):
+            check_row({**row, "completion": " ".join(tokens)}, config)
+        with pytest.raises(AssertionError):  # the prompt's hints must start at the recorded offset
+            check_row({**row, "hint_offset": row["hint_offset"] + 1}, config)
     row = read_split(TASK, "abbe2024-inductive", "train")[0]
     fillers = row["fillers"]
     with pytest.raises(AssertionError):  # the register must carry the prompt's fillers
@@ -246,7 +290,8 @@ def test_spec_configs_present(repo_configs):
     configs = set(repo_configs(TASK))
     required = {f"abbe2024-{f}" for f in ("plain", "reversed", "index_hints", "reversed_index_hints",
                                           "scratchpad", "inductive")}
-    required |= {"abbe2024_shift-shift"}
+    required |= {"abbe2024_shift-shift", "cpu_shift-shift", "cpu_shift-plain", "cpu_space-inductive"}
+    required |= {f"cpu_hints-{f}" for f in ("plain", "reversed", "index_hints", "reversed_index_hints")}
     assert required <= configs, required - configs
     assert {fmt_of(c) for c in configs} == set(ALL_FORMATS)
 
@@ -272,9 +317,14 @@ def test_sum_has_carries_and_no_final_carry(read_split):
 @pytest.mark.parametrize("preset,train,ood", [
     ("abbe2024", range(1, 11), range(12, 31, 2)),
     ("abbe2024_shift", range(1, 5), range(12, 31, 2)),
+    ("cpu_shift", range(1, 5), CPU_OOD),
+    ("cpu_space", range(1, 5), CPU_OOD),
+    ("cpu_hints", range(1, 11), CPU_HINTS_OOD),
 ])
-def test_abbe2024_lengths(read_split, repo_configs, preset, train, ood):
-    for config in [c for c in repo_configs(TASK) if c.startswith(preset + "-")]:
+def test_preset_lengths(read_split, repo_configs, preset, train, ood):
+    configs = [c for c in repo_configs(TASK) if c.startswith(preset + "-")]
+    assert configs, preset
+    for config in configs:
         for split in ("train", "validation", "test"):
             assert {r["length"] for r in read_split(TASK, config, split)} <= set(train)
         assert {r["length"] for r in read_split(TASK, config, "ood")} == set(ood)
@@ -327,6 +377,12 @@ def test_parse_answer_of_every_row(repo_configs, read_split):
     ("reversed", "3 2 a ."),
     ("index_hints", "h1 1 h2 x ."),
     ("reversed_index_hints", "h2 ."),
+    ("index_hints", "h1 1 h2 ."),           # a hint without its digit
+    ("index_hints", "h1 1 2 ."),
+    ("index_hints", "1 h1 2 h2 ."),          # digit before hint
+    ("reversed_index_hints", "h3 5 x 2 h1 0 ."),
+    ("index_hints", "h0 1 h1 2 ."),          # no hint h0
+    ("index_hints", "h3 0 h4 12 ."),
     ("scratchpad", "4 5 0 9 ; 0 9 x ."),
     ("inductive", ": [ - 1 ] _ [ 0 5 ] _ c 0 r 1 1 3 4 j h ."),  # register without `$`
     ("inductive", ": [ - 1 ] _ [ 0 5 ] _ c 0 r 1 q 3 4 $ j h ."),  # a filler before `$`
@@ -344,8 +400,125 @@ def test_parse_answer_rejects_malformed(fmt, completion):
     ("reversed", "5 2 0 .", "025"),
     ("index_hints", "h1 0 h2 2 h3 5 .", "025"),
     ("reversed_index_hints", "h3 5 h2 2 h1 0 .", "025"),
+    ("index_hints", "h3 0 h4 2 h5 5 .", "025"),          # hints at an offset
+    ("reversed_index_hints", "h26 5 h25 2 h24 0 .", "025"),
+    ("index_hints", "h7 0 h2 2 h40 5 .", "025"),         # the digits, whatever the hint indices
     ("scratchpad", "2 3 0 5 ; 1 1 0 2 ; 0 2 5 .", "025"),
     ("shift", "# 9 $ + 1 $ = 0 $ x | 1 # 1 0 $ x .", "10"),
 ])
 def test_parse_answer_well_formed(fmt, completion, answer):
     assert get_task(TASK).parse_answer(fmt, completion) == answer
+
+
+# -- index hints at a random offset ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cpu_hints_default():
+    """cpu_hints-reversed_index_hints at scale default (about 1 s of CPU), as the lead builds it."""
+    from hf_reasoning import build_config
+
+    return build_config(TASK, "cpu_hints-reversed_index_hints", "default", 0)
+
+
+def test_hint_offsets_default_scale(cpu_hints_default):
+    """Every row is right; offsets are uniform over 0..H-s-1 per length; every hint an OOD
+    row uses occurs in the training split (the point of the random offset)."""
+    config, H = "cpu_hints-reversed_index_hints", HINT_SET["cpu_hints"]
+    tables = {s: t.to_pylist() for s, t in cpu_hints_default.tables.items()}
+    assert set(tables) == {"train", "validation", "test", "ood"}
+    for rows in tables.values():
+        for row in rows:
+            check_row(row, config)
+            assert get_task(TASK).parse_answer(fmt_of(config), row["completion"]) == expected_answer(row["a"], row["b"])
+    by_length = defaultdict(Counter)
+    for row in tables["train"]:
+        by_length[row["length"]][row["hint_offset"]] += 1
+    assert set(by_length) == set(range(1, 11))
+    for s, counts in by_length.items():
+        assert set(counts) == set(range(H - s)), s  # every offset the run allows, none beyond
+        n = sum(counts.values())
+        expected = n / (H - s)
+        assert max(abs(c - expected) for c in counts.values()) < 5 * expected ** 0.5 + 2, (s, counts)
+
+    def hints_of(rows):
+        return {int(t[1:]) for r in rows for t in (r["prompt"] + " " + r["completion"]).split() if t.startswith("h")}
+
+    ood_hints = hints_of(tables["ood"])
+    assert ood_hints == set(range(1, H + 1))  # the longest OOD length (25) uses every hint h1..h26
+    assert ood_hints <= hints_of(tables["train"])
+    assert len({r["hint_offset"] for r in tables["ood"] if r["length"] == 11}) > 10  # offsets in evaluation too
+    assert {r["hint_offset"] for r in tables["ood"] if r["length"] == 25} == {0}  # the run fills the set
+
+
+def test_hint_offsets_vary_in_every_hint_config(repo_configs, read_split):
+    configs = [c for c in repo_configs(TASK) if fmt_of(c) in HINT_FORMATS]
+    assert {preset_of(c) for c in configs} == set(HINT_SET)
+    for config in configs:
+        for split in ("train", "ood"):
+            offsets = [r["hint_offset"] for r in read_split(TASK, config, split)]
+            assert len(set(offsets)) > 5, (config, split)
+
+
+def test_vocabulary_holds_every_hint():
+    task = get_task(TASK)
+    for preset, cfg in task.presets.items():
+        if set(cfg.formats) & set(HINT_FORMATS):
+            assert max(cfg.train_lengths + cfg.ood_lengths) + 1 == HINT_SET[preset]
+            assert {f"h{i}" for i in range(1, HINT_SET[preset] + 1)} <= set(task.vocab.tokens)
+    assert "h401" in task.vocab.tokens and "h402" not in task.vocab.tokens
+
+
+def test_hint_set_beyond_vocabulary_is_refused():
+    from hf_reasoning.tasks.addition import AdditionConfig
+
+    task = get_task(TASK)
+    task.validate(AdditionConfig(train_lengths=(1, 2), ood_lengths=(400,)), "index_hints")  # h1..h401: fits
+    with pytest.raises(HFReasoningError, match="401"):
+        task.validate(AdditionConfig(train_lengths=(1, 2), ood_lengths=(401,)), "reversed_index_hints")
+
+
+def test_hint_offsets_are_deterministic():
+    from hf_reasoning import build_config
+
+    config = "cpu_hints-index_hints"
+    first, again = build_config(TASK, config, "tiny", 0), build_config(TASK, config, "tiny", 0)
+    for split, table in first.tables.items():
+        assert table.equals(again.tables[split]), split
+    other = build_config(TASK, config, "tiny", 1)
+    assert other.tables["train"]["hint_offset"].to_pylist() != first.tables["train"]["hint_offset"].to_pylist()
+    # the offset is layout: the plain config of the preset holds the very same questions
+    plain = build_config(TASK, "cpu_hints-plain", "tiny", 0)
+    for split, table in first.tables.items():
+        assert table["a"].equals(plain.tables[split]["a"]) and table["b"].equals(plain.tables[split]["b"]), split
+
+
+def test_cpu_presets_build_load_and_stream(tmp_path):
+    """`hf-reasoning build addition --config … --scale tiny`, load_dataset of the folder, and
+    the fresh stream of the hint preset."""
+    import itertools
+
+    import datasets
+
+    from hf_reasoning import stream_train
+    from hf_reasoning.cli import main
+
+    configs = ["cpu_shift-shift", "cpu_space-inductive", "cpu_hints-reversed_index_hints"]
+    argv = ["build", TASK, "--out", str(tmp_path / "hub"), "--scale", "tiny"]
+    try:
+        main(argv + [a for c in configs for a in ("--config", c)])
+    except SystemExit as exit_:
+        assert exit_.code in (0, None), exit_.code
+    for config in configs:
+        ds = datasets.load_dataset(str(tmp_path / "hub" / TASK), config, cache_dir=str(tmp_path / "cache"))
+        assert set(ds) == {"train", "validation", "test", "ood"}, config
+        for split in ds:
+            for row in ds[split]:
+                check_row(row, config)
+        if config == "cpu_space-inductive":  # 12 slots per operand: a + b over 25 slots
+            assert all(r["prompt"].split().index("=") == 25 for r in ds["ood"])
+    rows = list(itertools.islice(iter(stream_train(TASK, "cpu_hints-index_hints", scale="tiny", seed=0,
+                                                   chunk_size=64)), 200))
+    for row in rows:
+        check_row(row, "cpu_hints-index_hints")
+    assert 1 <= min(r["length"] for r in rows) and max(r["length"] for r in rows) <= 10
+    assert len({r["hint_offset"] for r in rows}) > 5

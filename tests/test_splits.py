@@ -207,6 +207,9 @@ SPEC_LENGTHS = {
     ("addition", "abbe2024_shift"): (set(range(1, 5)), set(range(12, 31, 2))),
     ("addition", "zhou2023"): (set(range(1, 41)), None),  # "40 → 100": checked below
     ("addition", "t2t"): (set(range(1, 41)), {400}),
+    ("addition", "cpu_shift"): (set(range(1, 5)), {5, 6, 7, 8, 10, 12}),
+    ("addition", "cpu_space"): (set(range(1, 5)), {5, 6, 7, 8, 10, 12}),
+    ("addition", "cpu_hints"): (set(range(1, 11)), {11, 12, 13, 15, 17, 20, 25}),
     **{("cycles", f"n{n}"): ({n}, set()) for n in range(2, 11)},
     ("cycles", "ood"): ({6}, {12}),
     ("implications", "abbe2024"): ({24}, {24}),

@@ -3,11 +3,24 @@
 The sum is always written with s + 1 digits (a leading 0 when there is no final carry), in
 every format, so the answer length is fixed by s; the `answer` column holds those s + 1
 digits, most significant first, without spaces (e.g. ``"025"`` for 12 + 13).
+
+Index hints (zhou2023 follow-up, Zhou et al. 2024, "Transformers can achieve length
+generalization but not robustly"). Our reading of the source: the hints of one example are a
+random run of *consecutive* hints taken from an ordered set larger than any test length, so
+that every hint token a test length uses is also seen in training (with hints always starting
+at ``h1``, a model trained on s ≤ 40 would meet ``h42`` … ``h101`` only at test time). Here the
+ordered set is ``h1 … hH`` with H = the preset's longest length (of any split) + 1; an example
+of s digits takes s + 1 hints ``h(o+1) … h(o+s+1)``, the offset o uniform in 0..H − s − 1 (so
+the run fits). The offset is drawn from the layout stream, like the fillers: it is not part of
+the instance (the same question whatever its hints), so it stays out of the key that keeps the
+splits disjoint. The same rule holds in every split, evaluation included (an OOD example at the
+longest length necessarily has o = 0).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import string
 from dataclasses import dataclass
 
@@ -32,6 +45,8 @@ LETTER = VOCAB.ids(LETTERS)
 HINT = VOCAB.ids(f"h{i}" for i in range(1, MAX_HINT + 1))
 T = VOCAB.id
 ZHOU_FORMATS = ("plain", "reversed", "index_hints", "reversed_index_hints")
+HINT_FORMATS = ("index_hints", "reversed_index_hints")
+HINT_TOKEN = re.compile(r"h[1-9][0-9]*")
 
 
 @dataclass(frozen=True)
@@ -54,7 +69,24 @@ PRESETS = {
     "zhou2023": AdditionConfig(train_lengths=tuple(range(1, 41)), ood_lengths=tuple(range(45, 101, 5)), formats=ZHOU_FORMATS),
     # tensor2tensor algorithmic addition: train on up to 40 digits, evaluate at 400
     "t2t": AdditionConfig(train_lengths=tuple(range(1, 41)), ood_lengths=(400,), formats=("plain", "reversed")),
+    # reduced lengths for CPU experiments (small models, short texts):
+    # the shift format (as abbe2024_shift), train 1..4 digits, tests 5..12
+    "cpu_shift": AdditionConfig(train_lengths=tuple(range(1, 5)), ood_lengths=(5, 6, 7, 8, 10, 12),
+                                formats=("shift", "plain")),
+    # random-space inductive, train 1..4 digits, tests 5..12 over 12 slots per operand (as abbe2024:
+    # as many slots as the longest test length)
+    "cpu_space": AdditionConfig(train_lengths=tuple(range(1, 5)), ood_lengths=(5, 6, 7, 8, 10, 12),
+                                slots_per_operand=12, formats=("inductive",)),
+    # the zhou2023 formats, train 1..10 digits, tests 11..25 (hints from h1..h26)
+    "cpu_hints": AdditionConfig(train_lengths=tuple(range(1, 11)), ood_lengths=(11, 12, 13, 15, 17, 20, 25),
+                                formats=ZHOU_FORMATS),
 }
+
+
+def hint_set_size(cfg: AdditionConfig) -> int:
+    """H: the index hints of a preset are h1..hH, enough for the longest length of any split
+    (s digits take s + 1 hints)."""
+    return max(cfg.train_lengths + cfg.ood_lengths) + 1
 
 
 class TwoOperandTask(Task):
@@ -128,14 +160,26 @@ class Addition(TwoOperandTask):
     presets = PRESETS
     description = (
         "Two operands of s digits each (leading digit non-zero); the answer is their sum, written with "
-        "s + 1 digits. Training digit counts are drawn with P(s) ∝ s. `length` is s."
+        "s + 1 digits. Training digit counts are drawn with P(s) ∝ s. `length` is s. In the index-hint formats "
+        "each row's hints are a random run of consecutive hints (offset in `hint_offset`) from h1..hH, H = the "
+        "preset's longest length + 1, in every split, so every hint of a test length also occurs in training. "
+        "Presets: `abbe2024` (train 1..10, test 12..30), `abbe2024_shift` (train 1..4, test 12..30), `zhou2023` "
+        "(train 1..40, test 45..100), `t2t` (train 1..40, test 400), and reduced ones for CPU experiments: "
+        "`cpu_shift` and `cpu_space` (train 1..4, test 5..12; random-space over 12 slots per operand), "
+        "`cpu_hints` (train 1..10, test 11..25)."
     )
     format_docs = {
         "plain": "`a1 … as + b1 … bs =` → `c1 … c(s+1) .`",
         "reversed": "as plain, the result digits least significant first.",
-        "index_hints": "both operands zero-padded to s + 1 digits, hint token `hi` before the i-th digit of every "
-        "number (i from the left): `h1 a1 … h(s+1) a(s+1) + h1 b1 … =` → `h1 c1 … h(s+1) c(s+1) .`",
-        "reversed_index_hints": "index hints with the result least significant first: `… = h(s+1) c(s+1) … h1 c1 .`",
+        "index_hints": "both operands zero-padded to s + 1 digits, hint token `h(o+i)` before the i-th digit of every "
+        "number (i from the left): `h(o+1) a1 … h(o+s+1) a(s+1) + h(o+1) b1 … =` → `h(o+1) c1 … h(o+s+1) c(s+1) .` "
+        "The offset o (column `hint_offset`) is drawn per row, uniform in 0..H - s - 1 with H = the preset's "
+        "longest length + 1, in every split (training and evaluation alike), so the hints are a random run of "
+        "consecutive hints from h1..hH and every hint a test length uses also occurs in training. Example "
+        "(o = 2): `h3 0 h4 1 h5 2 + h3 0 h4 1 h5 3 =` → `h3 0 h4 2 h5 5 .` The answer is the digits after the "
+        "hints, whatever the hint indices.",
+        "reversed_index_hints": "index hints (random offset o, as index_hints) with the result least significant "
+        "first: `… = h(o+s+1) c(s+1) … h(o+1) c1 .`",
         "scratchpad": "one step per digit from the least significant: `da db cin dout ;` (the two digits, the carry "
         "in, the digit out), then the s + 1 result digits and `.`; the answer is what follows the last `;`.",
         "inductive": "random-space: `a + b` scattered over 2L + 1 slots (a in slots 0..L-1, `+` in slot L, b in "
@@ -160,7 +204,7 @@ class Addition(TwoOperandTask):
                 f"allowed: at most {cfg.slots_per_operand} digits")
         if fmt == "inductive" and not 1 <= cfg.slots_per_operand <= 49:
             raise HFReasoningError(f"slots_per_operand={cfg.slots_per_operand} needs 2-digit slot indices; allowed: 1..49")
-        if fmt in ("index_hints", "reversed_index_hints") and longest + 1 > MAX_HINT:
+        if fmt in HINT_FORMATS and hint_set_size(cfg) > MAX_HINT:
             raise HFReasoningError(f"index hints go up to h{MAX_HINT}; allowed: at most {MAX_HINT - 1} digits, got {longest}")
 
     def space_log2(self, cfg, fmt, group):
@@ -183,8 +227,11 @@ class Addition(TwoOperandTask):
             parts += [arrays["positions_a"], arrays["positions_b"]]
         elif fmt == "shift":
             arrays["fillers"] = layout_rng.integers(0, 26, size=(n, s + 3), dtype=np.int8)
-        # the random fillers are not part of the instance: a question is the same question
-        # whatever letters pad it, so they stay out of the key that keeps splits disjoint
+        elif fmt in HINT_FORMATS:  # hints h(o+1)..h(o+s+1) with o + s + 1 ≤ H
+            arrays["hint_offset"] = layout_rng.integers(0, hint_set_size(cfg) - s, size=n, dtype=np.int16)
+        # the random fillers and hint offsets are not part of the instance: a question is the
+        # same question whatever letters pad it or hints mark it, so they stay out of the key
+        # that keeps splits disjoint
         return Instances(arrays, np.concatenate([p.astype(np.int64) for p in parts], axis=1))
 
     def to_columns(self, cfg, fmt, inst):
@@ -203,8 +250,8 @@ class Addition(TwoOperandTask):
             else:
                 result = total[:, ::-1] if fmt == "reversed" else total
                 completion = np.concatenate([DIGIT[result], col(".")], axis=1)
-        elif fmt in ("index_hints", "reversed_index_hints"):
-            hints = np.broadcast_to(HINT[: s + 1], (rows, s + 1))
+        elif fmt in HINT_FORMATS:
+            hints = HINT[inst["hint_offset"][:, None].astype(np.int64) + np.arange(s + 1)]
             pad = np.zeros((rows, 1), np.int8)
             hinted = lambda digits: np.stack([hints, DIGIT[digits]], axis=-1).reshape(rows, -1)  # noqa: E731
             prompt = np.concatenate([hinted(np.concatenate([pad, a], 1)), col("+"), hinted(np.concatenate([pad, b], 1)), col("=")], 1)
@@ -226,6 +273,8 @@ class Addition(TwoOperandTask):
         if fmt == "inductive":
             columns["positions_a"] = list_array(inst["positions_a"], pa.int16())
             columns["positions_b"] = list_array(inst["positions_b"], pa.int16())
+        if fmt in HINT_FORMATS:
+            columns["hint_offset"] = pa.array(inst["hint_offset"], pa.int16())
         if fmt in ("inductive", "shift"):
             columns["fillers"] = digit_strings(inst["fillers"].astype(np.int16) + (ord("a") - ord("0")))
         return columns
@@ -305,7 +354,10 @@ class Addition(TwoOperandTask):
             digits = register_[: register_.index("$")]
         elif fmt == "scratchpad":
             digits = tokens[len(tokens) - tokens[::-1].index(";"):] if ";" in tokens else tokens
-        elif fmt in ("index_hints", "reversed_index_hints"):
+        elif fmt in HINT_FORMATS:
+            # (hint, digit) pairs; the digits are the answer whatever the hint indices
+            if len(tokens) % 2 or not all(HINT_TOKEN.fullmatch(t) for t in tokens[0::2]):
+                return None
             digits = tokens[1::2]
             if fmt == "reversed_index_hints":
                 digits = digits[::-1]
