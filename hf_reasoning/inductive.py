@@ -28,6 +28,7 @@ import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
@@ -37,6 +38,7 @@ IGNORE_INDEX = -100
 QUESTION = 0
 PADDING = -1
 INDUCTIVE_FORMATS = ("inductive", "shift")
+_OFFSET_STREAM = 0x5EED0FF5  # keeps the offset generator apart from other (seed, …) streams
 
 
 @dataclass
@@ -273,6 +275,32 @@ def collator_for(fmt: str, tokenizer: PreTrainedTokenizerBase, **kwargs) -> Indu
     return CausalCollator(tokenizer, **kwargs)
 
 
+# -- random position offsets (zhou2023) ---------------------------------------------------------
+
+
+def position_offsets(seed: int, micro_batch: int, rank: int, size: int, max_offset: int) -> torch.Tensor:
+    """``size`` offsets drawn uniformly from ``[0, max_offset]`` for one training micro-batch.
+
+    The generator is seeded by ``(seed, rank, micro_batch)`` alone, not drawn from a global
+    RNG, so a resumed run (or a DataLoader worker) draws exactly the offsets of the
+    uninterrupted run."""
+    rng = np.random.default_rng([seed, _OFFSET_STREAM, rank, micro_batch])
+    return torch.from_numpy(rng.integers(0, max_offset, size=size, endpoint=True))
+
+
+def offset_positions(batch: dict[str, torch.Tensor], offsets: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``batch`` with every row's position ids moved up by its offset (``zhou2023``'s random
+    position offsets: a model trained on short sequences still trains every row of a learned
+    position table). Inductive batches shift their restarting positions as a whole; causal
+    batches (2D padding mask, no ``position_ids``) get ``offset + 0, 1, …``, their padding held
+    at the last real position. Input ids, masks and labels are unchanged."""
+    positions = batch.get("position_ids")
+    if positions is None:
+        padding_mask = batch["attention_mask"]
+        positions = (padding_mask.long().cumsum(-1) - 1).clamp(min=0)
+    return {**batch, "position_ids": positions + offsets.to(positions.device, torch.long)[:, None]}
+
+
 def _pad_token_id(tokenizer: PreTrainedTokenizerBase) -> int:
     for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id):
         if candidate is not None:
@@ -449,6 +477,8 @@ __all__ = [
     "greedy_complete",
     "greedy_inductive",
     "is_inductive_format",
+    "offset_positions",
+    "position_offsets",
     "segment_layout",
 ]
 

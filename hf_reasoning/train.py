@@ -15,17 +15,29 @@ completion. The run directory ends up a Hub model repo folder: ``config.json``,
 ``model.safetensors``, tokenizer files, ``generation_config.json`` and
 ``training_args.json``, beside ``metrics.jsonl`` and ``checkpoints/``.
 
-Checkpoints (``accelerator.save_state``) are written to a temporary folder and renamed when
-complete, so ``--resume`` always restarts from the last complete one; a resumed run reaches
-the same parameters as an uninterrupted one (same data order, RNG and schedule).
+``--random_position_offset K`` (``zhou2023``) moves each training sequence's position ids up
+by an offset uniform in ``[0, K]``, drawn from a generator seeded by (seed, rank, micro-batch)
+so resumption stays exact: plain and scratchpad sequences start at the offset, inductive ones
+shift every position (the question and each restarting segment) by it. Evaluation uses 0.
+
+Checkpoints (``checkpoints/step-*``) hold only ``.safetensors`` and ``.json`` files, no pickle:
+the model, the optimizer state flattened to tensors (its param_groups in JSON), the LR
+schedule, each rank's RNG states and the step counters (see :func:`write_state`). Sharded runs
+(FSDP, DeepSpeed) are the exception: their states exist only as per-rank shards that
+``accelerator.save_state`` gathers and writes, optimizer and RNG states as torch pickles.
+Either kind is written to a temporary folder and renamed when complete, so ``--resume``
+always restarts from the last complete one; a resumed run reaches the same parameters as an
+uninterrupted one (same data order, RNG and schedule).
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import os
+import random
 import shutil
 import time
 from collections import defaultdict
@@ -34,6 +46,7 @@ from pathlib import Path
 
 import datasets
 import numpy as np
+import safetensors.torch
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedType, gather_object, set_seed
@@ -42,7 +55,15 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from .errors import HFReasoningError
-from .inductive import collator_for, format_of_config, greedy_complete, is_inductive_format
+from .generation import complete
+from .inductive import (
+    collator_for,
+    format_of_config,
+    greedy_complete,
+    is_inductive_format,
+    offset_positions,
+    position_offsets,
+)
 from .modeling import (
     MASKABLE_ATTENTION,
     UnsupportedAttentionError,
@@ -62,6 +83,16 @@ RESUMABLE_CHANGES = {"resume", "overwrite", "report_to", "num_workers", "stop_af
                      "checkpoints_to_keep"}
 TRAINING_ARGS = "training_args.json"
 CHECKPOINTS = "checkpoints"
+# The non-sharded checkpoint: safetensors and JSON only (no pickle), one file per state.
+#   model.safetensors        the unwrapped model (tied weights stored once, like save_pretrained)
+#   optimizer.safetensors    optimizer tensors, ``state.<param index>.<key>``
+#   optimizer.json           param_groups, and non-tensor per-parameter state (if any)
+#   scheduler.json           LambdaLR.state_dict() (its lambdas are code, rebuilt from the args)
+#   grad_scaler.json         fp16 loss scaler (only with --mixed_precision fp16)
+#   rng_state_<rank>.safetensors / .json   torch CPU (+ CUDA) generators; numpy and python
+#   trainer_state.json       counters; written last, so its presence marks a complete checkpoint
+MODEL_FILE, OPTIMIZER_TENSORS, OPTIMIZER_JSON = "model.safetensors", "optimizer.safetensors", "optimizer.json"
+SCHEDULER_JSON, SCALER_JSON, TRAINER_STATE = "scheduler.json", "grad_scaler.json", "trainer_state.json"
 
 
 class RunDirError(HFReasoningError):
@@ -81,6 +112,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                       help="Train on fresh samples streamed from the generator (hf_reasoning.stream_train) "
                            "instead of the fixed train split.")
     data.add_argument("--loss_on_prompt", action="store_true", help="Also train on the prompt tokens.")
+    data.add_argument("--random_position_offset", type=int, default=0, metavar="K",
+                      help="zhou2023: shift each training sequence's position ids by an offset drawn uniformly "
+                           "from [0, K], so every row of a learned position table is trained (0: off; "
+                           "evaluation always starts at 0).")
     data.add_argument("--num_workers", type=int, default=0, help="DataLoader workers (collation in the background).")
     model = parser.add_argument_group("model")
     model.add_argument("--model", default="tiny",
@@ -131,6 +166,8 @@ def check_args(args: argparse.Namespace) -> None:
                  "checkpoint_every", "logging_every", "eval_batch_size", "checkpoints_to_keep"):
         if getattr(args, name) <= 0:
             raise HFReasoningError(f"--{name} must be a positive integer, got {getattr(args, name)}")
+    if args.random_position_offset < 0:
+        raise HFReasoningError(f"--random_position_offset must be >= 0 (0 = off), got {args.random_position_offset}")
     if not 0 <= args.min_learning_rate <= args.learning_rate:
         raise HFReasoningError(
             f"--min_learning_rate {args.min_learning_rate} must lie in [0, --learning_rate {args.learning_rate}]")
@@ -182,28 +219,124 @@ def run_identity(args: argparse.Namespace) -> dict:
 def last_checkpoint(run_dir: Path) -> Path | None:
     """The newest *complete* checkpoint: only renamed folders count, never ``.tmp-*`` ones."""
     folder = run_dir / CHECKPOINTS
-    complete = sorted(p for p in folder.glob("step-*") if (p / "trainer_state.json").is_file()) if folder.is_dir() else []
+    complete = sorted(p for p in folder.glob("step-*") if (p / TRAINER_STATE).is_file()) if folder.is_dir() else []
     return complete[-1] if complete else None
 
 
-def save_checkpoint(accelerator: Accelerator, run_dir: Path, step: int, keep: int) -> None:
-    """``save_state`` into a temporary folder, then rename it: a kill mid-save leaves only
-    an ignored ``.tmp-*`` folder and the previous checkpoint intact."""
+def is_sharded(accelerator: Accelerator) -> bool:
+    """Parameters or optimizer state split over the ranks (FSDP, DeepSpeed ZeRO, Megatron)."""
+    return accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED, DistributedType.MEGATRON_LM)
+
+
+def save_checkpoint(accelerator: Accelerator, run_dir: Path, step: int, keep: int, model, optimizer, scheduler,
+                    micro_batch: int) -> None:
+    """Write the training state into a temporary folder, then rename it: a kill mid-save
+    leaves only an ignored ``.tmp-*`` folder and the previous checkpoint intact."""
     folder = run_dir / CHECKPOINTS
     final, tmp = folder / f"step-{step:08d}", folder / f".tmp-step-{step:08d}"
     if accelerator.is_main_process:
         shutil.rmtree(tmp, ignore_errors=True)
-        folder.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir(parents=True)
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
+    if is_sharded(accelerator):
+        # sharded states exist only as per-rank pieces gathered by the FSDP/DeepSpeed state-dict
+        # machinery, which Accelerate drives; its optimizer/RNG files are torch pickles
+        accelerator.save_state(str(tmp))
+    else:
+        write_state(accelerator, tmp, model, optimizer, scheduler)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        (tmp / "trainer_state.json").write_text(json.dumps({"completed_steps": step}) + "\n")
+        trainer_state = {"completed_steps": step, "micro_batches": micro_batch, "num_processes": accelerator.num_processes,
+                         "layout": "accelerate" if is_sharded(accelerator) else "safetensors"}
+        (tmp / TRAINER_STATE).write_text(json.dumps(trainer_state, indent=2) + "\n")  # last: marks it complete
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         for old in sorted(folder.glob("step-*"))[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()
+
+
+def load_checkpoint(accelerator: Accelerator, checkpoint: Path, model, optimizer, scheduler) -> int:
+    """Restore a checkpoint written by :func:`save_checkpoint`; returns the completed steps."""
+    trainer_state = json.loads((checkpoint / TRAINER_STATE).read_text())
+    layout, expected = trainer_state.get("layout", "accelerate"), "accelerate" if is_sharded(accelerator) else "safetensors"
+    if layout != expected:
+        raise RunDirError(f"--resume: checkpoint {str(checkpoint)!r} has the {layout!r} layout, a "
+                          f"{accelerator.distributed_type.value} run reads {expected!r}; allowed: the Accelerate config "
+                          "the run started with")
+    if layout == "accelerate":
+        accelerator.load_state(str(checkpoint))
+    else:
+        saved = trainer_state["num_processes"]
+        if saved != accelerator.num_processes:
+            raise RunDirError(f"--resume: checkpoint {str(checkpoint)!r} holds the RNG states of {saved} process(es), "
+                              f"this run has {accelerator.num_processes}; allowed: {saved} process(es)")
+        read_state(accelerator, checkpoint, model, optimizer, scheduler)
+    return int(trainer_state["completed_steps"])
+
+
+def write_state(accelerator: Accelerator, folder: Path, model, optimizer, scheduler) -> None:
+    """Replicated states (model, optimizer, scheduler) from the main process, RNG from each rank."""
+    if accelerator.is_main_process:
+        # save_model drops the duplicate names of shared tensors (tied embeddings)
+        safetensors.torch.save_model(accelerator.unwrap_model(model), str(folder / MODEL_FILE), metadata={"format": "pt"})
+        tensors, scalars = {}, {}
+        state = optimizer.state_dict()
+        for index, per_param in state["state"].items():
+            for key, value in per_param.items():
+                if isinstance(value, torch.Tensor):
+                    tensors[f"state.{index}.{key}"] = value.detach().cpu().contiguous()
+                else:
+                    scalars[f"state.{index}.{key}"] = value
+        safetensors.torch.save_file(tensors, str(folder / OPTIMIZER_TENSORS), metadata={"format": "pt"})
+        write_json(folder / OPTIMIZER_JSON, {"param_groups": state["param_groups"], "scalars": scalars})
+        write_json(folder / SCHEDULER_JSON, scheduler.state_dict())
+        if accelerator.scaler is not None:
+            write_json(folder / SCALER_JSON, accelerator.scaler.state_dict())
+    rank = accelerator.process_index
+    generators = {"torch_cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        generators |= {f"cuda.{device}": state for device, state in enumerate(torch.cuda.get_rng_state_all())}
+    safetensors.torch.save_file(generators, str(folder / f"rng_state_{rank}.safetensors"))
+    kind, keys, position, has_gauss, cached_gaussian = np.random.get_state()
+    version, python_state, gauss = random.getstate()
+    write_json(folder / f"rng_state_{rank}.json", {
+        "numpy": {"kind": kind, "keys": keys.tolist(), "pos": position, "has_gauss": has_gauss,
+                  "cached_gaussian": cached_gaussian},
+        "python": {"version": version, "state": list(python_state), "gauss": gauss},
+    })
+
+
+def read_state(accelerator: Accelerator, folder: Path, model, optimizer, scheduler) -> None:
+    """The inverse of :func:`write_state`, on every rank."""
+    safetensors.torch.load_model(accelerator.unwrap_model(model), str(folder / MODEL_FILE), strict=True,
+                                 device=str(accelerator.device))
+    tensors = safetensors.torch.load_file(str(folder / OPTIMIZER_TENSORS))
+    saved = json.loads((folder / OPTIMIZER_JSON).read_text())
+    per_param: dict[int, dict] = defaultdict(dict)
+    for name, value in [*tensors.items(), *saved["scalars"].items()]:
+        _, index, key = name.split(".", 2)
+        per_param[int(index)][key] = value
+    # tuples (betas) come back from JSON as lists, which torch's optimizers take alike
+    optimizer.load_state_dict({"state": dict(per_param), "param_groups": saved["param_groups"]})
+    scheduler.load_state_dict(json.loads((folder / SCHEDULER_JSON).read_text()))
+    if accelerator.scaler is not None and (folder / SCALER_JSON).is_file():
+        accelerator.scaler.load_state_dict(json.loads((folder / SCALER_JSON).read_text()))
+    rank = accelerator.process_index
+    generators = safetensors.torch.load_file(str(folder / f"rng_state_{rank}.safetensors"))
+    torch.set_rng_state(generators["torch_cpu"])
+    cuda = [generators[f"cuda.{d}"] for d in range(torch.cuda.device_count()) if f"cuda.{d}" in generators]
+    if cuda and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+    rng = json.loads((folder / f"rng_state_{rank}.json").read_text())
+    numpy_state = rng["numpy"]
+    np.random.set_state((numpy_state["kind"], np.array(numpy_state["keys"], dtype=np.uint32), numpy_state["pos"],
+                         numpy_state["has_gauss"], numpy_state["cached_gaussian"]))
+    random.setstate((rng["python"]["version"], tuple(rng["python"]["state"]), rng["python"]["gauss"]))
+
+
+def write_json(path: Path, value) -> None:
+    path.write_text(json.dumps(value, indent=1) + "\n")
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -326,9 +459,10 @@ def is_correct(task, fmt: str, prediction: str, row: dict) -> bool:
 @torch.no_grad()
 def evaluate(args, accelerator, model, tokenizer, task, fmt, splits: dict[str, list[dict]], bos_token_id) -> dict:
     """Greedy accuracy per split and per group, each process decoding its share of the rows."""
-    sharded = accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
-    # replicated parameters: decode with the bare model; sharded ones need the wrapper, whose
-    # forward is a collective, so every rank must run the same number of forward passes
+    sharded = is_sharded(accelerator)
+    # replicated parameters: decode with the bare model and a KV cache; sharded ones need the
+    # wrapper, whose forward is a collective, so every rank must run the same number of
+    # forward passes (the uncached lockstep decoder of hf_reasoning.inductive)
     decoder = model if sharded else accelerator.unwrap_model(model)
     was_training = decoder.training
     decoder.eval()
@@ -348,8 +482,12 @@ def evaluate(args, accelerator, model, tokenizer, task, fmt, splits: dict[str, l
                 [" " + r["completion"] for r in chunk], add_special_tokens=False)["input_ids"])]
             if sharded:  # the same number of forward passes on every rank
                 budgets = [lockstep_budget] * len(chunk)
-            predictions = greedy_complete(decoder, tokenizer, [r["prompt"] for r in chunk], fmt,
-                                          max_new_tokens=budgets, lockstep=sharded, bos_token_id=bos_token_id)
+            prompts = [r["prompt"] for r in chunk]
+            if sharded:
+                predictions = greedy_complete(decoder, tokenizer, prompts, fmt, max_new_tokens=budgets, lockstep=True,
+                                              bos_token_id=bos_token_id)
+            else:  # KV-cached: cached_inductive for inductive formats, model.generate for the others
+                predictions = complete(decoder, tokenizer, prompts, fmt, max_new_tokens=budgets, bos_token_id=bos_token_id)
             results.extend((r["group"], is_correct(task, fmt, p, r), r["completion"] == p) for r, p in zip(chunk, predictions))
         if sharded:
             results = results[: len(rows[accelerator.process_index :: accelerator.num_processes])]
@@ -426,6 +564,12 @@ def main(argv: list[str] | None = None) -> TrainResult:
     sample = list(train.take(1024)) if args.fresh else list(train)
     for name, rows in [("train", sample), *splits.items()]:
         check_positions(model, max_position(collate, rows), where=f"split {name!r}")
+    if args.random_position_offset:
+        if "position_ids" not in inspect.signature(model.forward).parameters:
+            raise HFReasoningError(f"--random_position_offset needs a model that takes position_ids; "
+                                   f"model type {model.config.model_type!r} does not")
+        check_positions(model, max_position(collate, sample) + args.random_position_offset,
+                        where=f"split 'train' with --random_position_offset {args.random_position_offset}")
 
     create_run_dir(args, accelerator, run_dir)
 
@@ -438,13 +582,13 @@ def main(argv: list[str] | None = None) -> TrainResult:
     # stepped by hand once per optimizer step (a prepared scheduler steps once per process)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(args))
     model, optimizer = accelerator.prepare(model, optimizer)
-    accelerator.register_for_checkpointing(scheduler)
+    if is_sharded(accelerator):  # accelerator.save_state checkpoints it (see save_checkpoint)
+        accelerator.register_for_checkpointing(scheduler)
 
     completed_steps = 0
     checkpoint = last_checkpoint(run_dir) if args.resume else None
     if checkpoint is not None:
-        accelerator.load_state(str(checkpoint))
-        completed_steps = json.loads((checkpoint / "trainer_state.json").read_text())["completed_steps"]
+        completed_steps = load_checkpoint(accelerator, checkpoint, model, optimizer, scheduler)
         accelerator.print(f"resumed from {checkpoint} at step {completed_steps}")
     metrics_file = run_dir / "metrics.jsonl"
     if accelerator.is_main_process:
@@ -462,15 +606,23 @@ def main(argv: list[str] | None = None) -> TrainResult:
                 f.write(json.dumps({"step": completed_steps, **metrics}) + "\n")
 
     accelerator.print(f"model {args.model}: {count_parameters(accelerator.unwrap_model(model)) / 1e6:.2f}M parameters, "
-                      f"format {fmt}, {accelerator.num_processes} process(es), mixed precision {mixed_precision}")
-    batches = micro_batches(args, accelerator, train, collate, completed_steps * args.gradient_accumulation_steps)
+                      f"format {fmt}, {accelerator.num_processes} process(es) ({accelerator.distributed_type.value}), "
+                      f"mixed precision {mixed_precision}")
+    micro_batch = completed_steps * args.gradient_accumulation_steps  # per-process micro-batches consumed
+    batches = micro_batches(args, accelerator, train, collate, micro_batch)
     progress = tqdm(total=args.max_steps, initial=completed_steps, disable=not accelerator.is_local_main_process, desc="train")
     model.train()
     running_loss, running_tokens, tick = 0.0, 0, time.perf_counter()
     last_metrics: dict = {}
     while completed_steps < args.max_steps:
         for _ in range(args.gradient_accumulation_steps):
-            batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
+            batch = next(batches)
+            if args.random_position_offset:
+                offsets = position_offsets(args.seed, micro_batch, accelerator.process_index, len(batch["input_ids"]),
+                                           args.random_position_offset)
+                batch = offset_positions(batch, offsets)
+            batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+            micro_batch += 1
             with accelerator.accumulate(model):
                 loss = model(**batch).loss
                 accelerator.backward(loss)
@@ -498,7 +650,8 @@ def main(argv: list[str] | None = None) -> TrainResult:
             accelerator.print(f"step {completed_steps}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k.count("/") == 1))
             tick = time.perf_counter()
         if completed_steps % args.checkpoint_every == 0 and completed_steps < args.max_steps:
-            save_checkpoint(accelerator, run_dir, completed_steps, args.checkpoints_to_keep)
+            save_checkpoint(accelerator, run_dir, completed_steps, args.checkpoints_to_keep, model, optimizer, scheduler,
+                            micro_batch=completed_steps * args.gradient_accumulation_steps)
         if args.stop_after_steps is not None and completed_steps >= args.stop_after_steps:
             progress.close()
             accelerator.end_training()

@@ -13,6 +13,8 @@ from hf_reasoning.inductive import (
     attention_mask_from_segments,
     collator_for,
     greedy_inductive,
+    offset_positions,
+    position_offsets,
 )
 from hf_reasoning.modeling import (
     PositionOverflowError,
@@ -197,3 +199,63 @@ def test_model_checks_before_training(tokenizer):
     model.config._attn_implementation = "flash_attention_2"
     with pytest.raises(UnsupportedAttentionError, match="flash_attention_2"):
         check_inductive_support(model)
+
+
+def test_random_position_offsets_are_seeded_uniform_draws():
+    offsets = position_offsets(seed=0, micro_batch=5, rank=0, size=256, max_offset=7)
+    assert offsets.dtype == torch.long and set(offsets.tolist()) == set(range(8))  # [0, K], both ends drawn
+    assert torch.equal(offsets, position_offsets(0, 5, 0, 256, 7))  # a resumed run draws the same
+    for other in (position_offsets(0, 6, 0, 256, 7), position_offsets(0, 5, 1, 256, 7), position_offsets(1, 5, 0, 256, 7)):
+        assert not torch.equal(offsets, other)  # another micro-batch, rank or seed: other offsets
+
+
+def inductive_positions(prompt: str, completion: str) -> list[int]:
+    """Position ids of an inductive example, from the text: the question ``prompt :`` counts
+    from 0, each segment (copy of the previous state + the state) restarts after it."""
+    _, states = completion_states(completion)
+    question = len(prompt.split()) + 1
+    positions = list(range(question))
+    previous = 0
+    for state in states:
+        positions += range(question, question + previous + len(state.split()))
+        previous = len(state.split())
+    return positions
+
+
+def test_position_offsets_shift_each_row_and_keep_inputs_and_labels(tokenizer):
+    pairs = [("1 0 1 =", "0 ."), ("1 =", "1 ."), (PARITY[0][0], "1 .")]
+    causal = CausalCollator(tokenizer)(rows(pairs))
+    offsets = torch.tensor([3, 0, 11])
+    shifted = offset_positions(causal, offsets)
+    for key in ("input_ids", "attention_mask", "labels"):
+        assert torch.equal(shifted[key], causal[key])
+    width = causal["input_ids"].shape[1]
+    for row, (prompt, completion) in enumerate(pairs):
+        n = len(prompt.split()) + len(completion.split())  # word-level tokenizer: a token per word
+        # offset + 0, 1, …; right padding stays at the last real position
+        assert shifted["position_ids"][row].tolist() == [int(offsets[row]) + min(i, n - 1) for i in range(width)]
+
+    inductive = InductiveCollator(tokenizer)(rows(PARITY))
+    offsets = torch.tensor([5, 1, 0])
+    shifted = offset_positions(inductive, offsets)
+    for key in ("input_ids", "attention_mask", "labels"):
+        assert torch.equal(shifted[key], inductive[key])
+    for row, (prompt, completion) in enumerate(PARITY):
+        expected = inductive_positions(prompt, completion)
+        assert shifted["position_ids"][row, : len(expected)].tolist() == [p + int(offsets[row]) for p in expected]
+
+
+def test_position_offsets_reach_the_model(tokenizer):
+    """RoPE sees only relative positions, so a shift leaves its logits unchanged; a learned
+    table (GPT-2) sees the absolute ones, so the same shift changes them."""
+    batch = InductiveCollator(tokenizer)(rows(PARITY))
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    shifted = offset_positions(inputs, torch.tensor([7, 2, 30]))
+    real = batch["input_ids"] != tokenizer.pad_token_id
+    for preset, invariant in (("tiny", True), ("tiny-gpt2", False)):
+        torch.manual_seed(0)
+        model, _ = build_model(preset, tokenizer)
+        model.eval()
+        with torch.no_grad():
+            before, after = model(**inputs).logits[real], model(**shifted).logits[real]
+        assert torch.allclose(before, after, atol=1e-4) == invariant, preset

@@ -16,7 +16,7 @@ from accelerate.state import AcceleratorState, GradientState
 from safetensors.torch import load_file
 
 from hf_reasoning.errors import HFReasoningError
-from hf_reasoning.modeling import UnknownModelError, UnsupportedAttentionError
+from hf_reasoning.modeling import PositionOverflowError, UnknownModelError, UnsupportedAttentionError
 from hf_reasoning.train import ConfigChangedError, RunDirError, main
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +53,27 @@ def train_args(repo: Path, out: Path, *extra: str, config: str = "laptop-inducti
 
 def weights(run_dir: Path) -> dict[str, torch.Tensor]:
     return load_file(run_dir / "model.safetensors")
+
+
+def checkpoint_file_kinds(folder: Path) -> dict[str, str]:
+    """Every file of a checkpoint folder, told apart by its bytes (not its name): ``json`` or
+    ``safetensors`` (8-byte little-endian header length, then a JSON header); a torch pickle
+    (``\\x80`` protocol byte) or a torch zip archive (``PK``) fails."""
+    kinds = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir():
+            continue
+        data = path.read_bytes()
+        assert not data.startswith(b"\x80") and not data.startswith(b"PK"), f"{path.name} is a pickle/zip"
+        if data[8:9] == b"{":
+            header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
+            end = max(info["data_offsets"][1] for name, info in header.items() if name != "__metadata__")
+            assert len(data) == 8 + int.from_bytes(data[:8], "little") + end, path.name
+            kinds[path.name] = "safetensors"
+        else:
+            json.loads(data)  # anything else must parse as JSON
+            kinds[path.name] = "json"
+    return kinds
 
 
 def test_kill_and_resume_reaches_the_uninterrupted_parameters(parity_repo, tmp_path):
@@ -122,6 +143,12 @@ def test_bad_input_is_a_one_line_error_and_overwrites_nothing(parity_repo, tmp_p
         (UnknownModelError, "no-such-model", train_args(parity_repo, tmp_path / "c", "--model", "no-such-model")),
         (UnsupportedAttentionError, "flash_attention_2",
          train_args(parity_repo, tmp_path / "d", "--attn_implementation", "flash_attention_2")),
+        (HFReasoningError, "random_position_offset must be >= 0",
+         train_args(parity_repo, tmp_path / "e", "--random_position_offset", "-1")),
+        # GPT-2's learned table has 2048 rows: an offset of 2040 leaves too little for the rows
+        (PositionOverflowError, "random_position_offset 2040 exceeds the model's position table of 2048",
+         train_args(parity_repo, tmp_path / "f", "--model", "tiny-gpt2", "--random_position_offset", "2040",
+                    config="laptop-plain")),
     ]
     for error, words, argv in cases:
         with pytest.raises(error, match=words) as caught:
@@ -129,7 +156,39 @@ def test_bad_input_is_a_one_line_error_and_overwrites_nothing(parity_repo, tmp_p
         assert "\n" not in str(caught.value)
         AcceleratorState._reset_state(reset_partial_state=True)
     assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == before
-    assert not any((tmp_path / name).exists() for name in "abcd")  # failed runs leave no folder
+    assert not any((tmp_path / name).exists() for name in "abcdef")  # failed runs leave no folder
+
+
+def test_random_position_offsets_resume_exactly_from_a_pickle_free_checkpoint(parity_repo, tmp_path):
+    """tiny-gpt2 (learned positions, tied embeddings), plain format, offsets in [0, 8]."""
+    args = lambda out, *extra: train_args(parity_repo, out, "--model", "tiny-gpt2", "--max_steps", "4",  # noqa: E731
+                                          "--eval_splits", "", "--checkpoints_to_keep", "1", *extra, config="laptop-plain")
+    straight = main(args(tmp_path / "straight", "--random_position_offset", "8"))
+    without = main(args(tmp_path / "without"))
+    stopped = main(args(tmp_path / "resumed", "--random_position_offset", "8", "--stop_after_steps", "3"))
+    assert stopped.completed_steps == 3
+    (checkpoint,) = (tmp_path / "resumed" / "checkpoints").iterdir()
+    assert checkpoint.name == "step-00000002"
+    assert checkpoint_file_kinds(checkpoint) == {
+        "model.safetensors": "safetensors", "optimizer.safetensors": "safetensors", "optimizer.json": "json",
+        "rng_state_0.json": "json", "rng_state_0.safetensors": "safetensors", "scheduler.json": "json",
+        "trainer_state.json": "json"}
+    assert json.loads((checkpoint / "trainer_state.json").read_text())["completed_steps"] == 2
+    assert json.loads((checkpoint / "scheduler.json").read_text())["last_epoch"] == 2
+    model_file = load_file(checkpoint / "model.safetensors")
+    assert len({"transformer.wte.weight", "lm_head.weight"} & set(model_file)) == 1  # tied: stored once
+    optimizer_file = load_file(checkpoint / "optimizer.safetensors")
+    n_params = sum(1 for _ in straight.model.parameters())  # tied weights are one parameter
+    assert {k for k in optimizer_file if k.endswith(".exp_avg")} == {f"state.{i}.exp_avg" for i in range(n_params)}
+    assert all(float(optimizer_file[f"state.{i}.step"]) == 2.0 for i in range(n_params))
+
+    resumed = main(args(tmp_path / "resumed", "--random_position_offset", "8", "--resume"))
+    assert resumed.completed_steps == 4
+    expected, got, plain = weights(tmp_path / "straight"), weights(tmp_path / "resumed"), weights(tmp_path / "without")
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], rtol=0, atol=1e-6, msg=name)
+    # the offsets did train other position embeddings than an offset-free run
+    assert not torch.allclose(expected["transformer.wpe.weight"], plain["transformer.wpe.weight"], atol=1e-4)
 
 
 HELPER = textwrap.dedent(
@@ -177,3 +236,8 @@ def test_two_process_data_parallel_run_keeps_ranks_in_agreement(parity_repo, tmp
     initial, _ = build_model("tiny", build_tokenizer(get_task("parity").vocab.tokens))
     assert not torch.equal(initial.state_dict()["lm_head.weight"], rank0["lm_head.weight"])  # it trained
     torch.testing.assert_close(weights(tmp_path / "ddp")["lm_head.weight"], rank0["lm_head.weight"])
+    # one checkpoint (step 2), pickle-free, with the RNG states of both ranks
+    (checkpoint,) = (tmp_path / "ddp" / "checkpoints").iterdir()
+    kinds = checkpoint_file_kinds(checkpoint)
+    assert {"rng_state_0.safetensors", "rng_state_1.safetensors", "rng_state_0.json", "rng_state_1.json"} <= set(kinds)
+    assert json.loads((checkpoint / "trainer_state.json").read_text())["num_processes"] == 2
