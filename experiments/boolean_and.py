@@ -24,7 +24,6 @@ Sources' settings (GPU, not run here; prints the commands, ``--execute`` runs th
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import matplotlib
 

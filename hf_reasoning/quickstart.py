@@ -30,7 +30,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .errors import HFReasoningError
 
 TASK = "parity"
 PRESET = "laptop"

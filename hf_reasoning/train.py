@@ -344,15 +344,10 @@ def write_json(path: Path, value) -> None:
 
 def load_data(args: argparse.Namespace) -> tuple[datasets.DatasetDict, dict]:
     """The dataset config and the repo's hf_reasoning metadata (task, scale, seed; may be empty)."""
-    try:
-        data = datasets.load_dataset(args.dataset, args.config)
-    except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise HFReasoningError(
-            f"cannot load dataset {args.dataset!r} config {args.config!r}: {first_line[:300]}") from None
-    try:
-        from .hub import repo_metadata
+    from .hub import load_config, repo_metadata
 
+    data = load_config(args.dataset, args.config)
+    try:
         metadata = repo_metadata(args.dataset)
     except Exception:  # noqa: BLE001  (a plain dataset without our card is fine unless --fresh)
         metadata = {}

@@ -80,7 +80,6 @@ def test_aggregations_by_hand():
 
 @pytest.mark.parametrize("preset", [p for p, c in PRESETS.items() if c.holdout])
 def test_holdout_never_leaks_and_covers_every_position(preset):
-    cfg = PRESETS[preset]
     rows = rows_of(preset)
     train_pairs = {(r["pointer"], r["values"][r["pointer"]]) for s in ("train", "validation", "test") for r in rows[s]}
     ood_pairs = {(r["pointer"], r["values"][r["pointer"]]) for r in rows["ood"]}

@@ -164,7 +164,7 @@ def test_random_position_offsets_resume_exactly_from_a_pickle_free_checkpoint(pa
     args = lambda out, *extra: train_args(parity_repo, out, "--model", "tiny-gpt2", "--max_steps", "4",  # noqa: E731
                                           "--eval_splits", "", "--checkpoints_to_keep", "1", *extra, config="laptop-plain")
     straight = main(args(tmp_path / "straight", "--random_position_offset", "8"))
-    without = main(args(tmp_path / "without"))
+    main(args(tmp_path / "without"))
     stopped = main(args(tmp_path / "resumed", "--random_position_offset", "8", "--stop_after_steps", "3"))
     assert stopped.completed_steps == 3
     (checkpoint,) = (tmp_path / "resumed" / "checkpoints").iterdir()

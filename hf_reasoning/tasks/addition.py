@@ -30,7 +30,7 @@ import pyarrow as pa
 from ..errors import HFReasoningError
 from ..text import Vocab, digit_strings, list_array, render
 from . import register
-from .base import Group, Instances, Task, length_groups, positive_lengths, random_subsets, split_completion
+from .base import Instances, Task, length_groups, positive_lengths, random_subsets, split_completion
 
 LETTERS = list(string.ascii_lowercase)
 MAX_HINT = 401

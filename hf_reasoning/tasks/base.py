@@ -18,7 +18,7 @@ The data flows one way: instance → format → split → dataset.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np

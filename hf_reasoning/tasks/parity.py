@@ -15,7 +15,7 @@ import pyarrow as pa
 from ..errors import HFReasoningError
 from ..text import Vocab, list_array, render
 from . import register
-from .base import Group, Instances, Scale, Task, answer_column, length_groups, positive_lengths, random_subsets, split_completion
+from .base import Instances, Scale, Task, answer_column, length_groups, positive_lengths, random_subsets, split_completion
 
 VOCAB = Vocab([str(d) for d in range(10)] + ["=", ":", "#", ".", "_", "[", "]", ","])
 DIGIT = VOCAB.ids(str(d) for d in range(10))
