@@ -4,8 +4,7 @@
 * **random-space** — train on 1..10 digits scattered over 30 slots per operand; abbe2024
   report generalisation to 18 digits (1.8×).
 
-At CPU scale both use *reduced* presets, registered in this script's process only (see
-``experiments/common.py``; the package has no such presets yet):
+At CPU scale both use the package's *reduced* presets:
 
 ===============  ===========  =====================  ======================
 preset           train s      test s (ood)           slots per operand
@@ -17,17 +16,19 @@ preset           train s      test s (ood)           slots per operand
 The generalisation length is the largest tested length with accuracy ≥ 0.9 (the package's
 ``generalization_length``); the ratio divides it by the largest training length.
 
-CPU scale (the committed numbers; a smoke-scale run: on the loaded 2-core machine the
-inductive formats trained at ~0.15–0.25 steps/s, so the default is 48 and 32 steps, far
-too few to learn addition; ``--steps 3000 2000`` is a sensible CPU run on an idle machine)::
+CPU scale (a smoke-scale run: on the loaded 2-core machine the inductive formats trained at
+~0.15–0.25 steps/s, so the default is 48 and 32 steps, far too few to learn addition;
+``--steps 3000 2000`` is a sensible CPU run on an idle machine)::
 
     python experiments/addition_lengths.py
-    # per preset P in cpu_shift-shift, cpu_space-inductive (fixed train split, 10k rows):
-    #   hf-reasoning train --dataset runs/repro/hub/addition --config P --model tiny --max_steps STEPS \
+    # = hf-reasoning build addition --config cpu_shift-shift --config cpu_space-inductive \
+    #       --scale default --out runs/repro/hub
+    #   per config C in cpu_shift-shift, cpu_space-inductive (fresh samples from the generator):
+    #   hf-reasoning train --dataset runs/repro/hub/addition --config C --model tiny --fresh --max_steps STEPS \
     #       --learning_rate 2e-3 --min_learning_rate 2e-4 --per_device_train_batch_size 32 \
-    #       --eval_every STEPS --eval_max_examples 32 --eval_splits validation --out runs/repro/addition-P
-    #   hf-reasoning evaluate --model runs/repro/addition-P --dataset runs/repro/hub/addition --config P \
-    #       --split validation --split ood --max-rows 60 --out runs/repro/addition-P-eval
+    #       --eval_every STEPS --eval_max_examples 32 --eval_splits validation --out runs/repro/addition-C
+    #   hf-reasoning evaluate --model runs/repro/addition-C --dataset runs/repro/hub/addition --config C \
+    #       --split validation --split ood --max-rows 60 --out runs/repro/addition-C-eval
 
 Sources' settings (GPU, not run here; the full presets abbe2024_shift-shift and
 abbe2024-inductive; batch 512 as 256 × 2 accumulation, as abbe2024 do for addition)::
@@ -45,19 +46,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import common  # noqa: E402
-
-OOD = (5, 6, 7, 8, 10, 12)
-
-
-def cpu_presets():
-    from hf_reasoning.tasks.addition import AdditionConfig
-
-    return {
-        "cpu_shift": AdditionConfig(train_lengths=(1, 2, 3, 4), ood_lengths=OOD, formats=("shift",)),
-        "cpu_space": AdditionConfig(train_lengths=(1, 2, 3, 4), ood_lengths=OOD, slots_per_operand=12,
-                                    formats=("inductive",)),
-    }
-
 
 ROWS = [  # (label, config, the sources' preset config)
     ("inductive shift", "cpu_shift-shift", "abbe2024_shift-shift"),
@@ -89,11 +77,12 @@ def main() -> None:
         return
 
     work = common.REPO / args.work
-    dataset = common.build_with_presets("addition", cpu_presets(), [c for _, c, _ in ROWS], work / "hub")
+    dataset = common.build("addition", [c for _, c, _ in ROWS], work / "hub")
     results = []
     for (label, config, source_config), steps in zip(ROWS, args.steps):
         run_dir = work / f"addition-{config}"
-        train_s, metrics = common.train(dataset, config, run_dir, steps, eval_every=steps, eval_max_examples=32)
+        train_s, metrics = common.train(dataset, config, run_dir, steps, fresh=True, eval_every=steps,
+                                         eval_max_examples=32)
         eval_s, ev = common.evaluate(run_dir, dataset, config, ["validation", "ood"], work / f"addition-{config}-eval",
                                      max_rows=args.max_rows)
         r = ev["results"]
@@ -117,7 +106,7 @@ def main() -> None:
         [[r["label"], r["train_max_length"], r["steps"], f"{r['train_wall_s']:.0f}", r["final_train_loss"], r["generalization_length"],
           r["generalization_ratio"], "26 / 4 = 6.5×" if "shift" in r["label"] else "18 / 10 = 1.8×"] for r in results])
     markdown = (f"### addition (abbe2024): inductive shift and random-space at reduced lengths, tiny model\n\n"
-                f"Machine: {common.machine()}. Fixed training split of 10k rows, 32 a step; accuracy per operand "
+                f"Machine: {common.machine()}. Fresh samples from the generator (`--fresh`), 32 a step; accuracy per operand "
                 f"length s on validation (s ≤ 4) and ood (s > 4), at most {args.max_rows} rows per split.\n\n"
                 f"{table}\n\n{summary}\n")
     fig, ax = plt.subplots(figsize=(6, 3.8))
@@ -128,8 +117,11 @@ def main() -> None:
     ax.set(xlabel="operand digits s", ylabel="accuracy", ylim=(-0.02, 1.02),
            title="addition: inductive formats, tiny model (CPU)")
     ax.legend(fontsize=8)
+    from hf_reasoning.tasks import get_task
+
+    presets = get_task("addition").presets
     payload = {"row": "addition_lengths", "model": "tiny", "machine": common.machine(),
-               "presets": {k: repr(v) for k, v in cpu_presets().items()}, "runs": results}
+               "presets": {name: repr(presets[name]) for name in ("cpu_shift", "cpu_space")}, "runs": results}
     common.save("addition_lengths", payload, markdown, fig)
 
 

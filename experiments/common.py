@@ -2,14 +2,10 @@
 
 Every script drives the package through its command line only (``hf-reasoning build``,
 ``hf-reasoning train``, ``hf-reasoning evaluate``), so what it measures is what a user of the
-CLI gets. Two things are not reachable from the CLI and are done here, in the script's own
-process, before the data are written:
+CLI gets; reduced-length settings for CPU runs are presets of the package (e.g. addition's
+``cpu_shift``), so ``--fresh`` training works for them too. One thing is not reachable from
+the CLI and is set here:
 
-* **reduced-length presets** (e.g. addition shift trained on 1..4 digits, tested on 5..12
-  instead of 12..30): :func:`build_with_presets` adds presets to a task's registry *in this
-  process only* and writes the Hub repo folder with :func:`hf_reasoning.write_repo`. The
-  trainer then reads the fixed ``train`` split of that folder (``--fresh`` would re-generate
-  from the registry of the trainer's own process, which does not know these presets).
 * **CPU threads**: on a shared 2-core machine one PyTorch thread per run is several times
   faster than the default two (measured: ~3.8 vs ~0.5 steps/s on boolean_and), so every
   subprocess gets ``OMP_NUM_THREADS=1`` and ``nice -n 10``.
@@ -43,10 +39,9 @@ def datasets_cache(dataset: Path) -> Path:
 
     ``load_dataset(folder, config)`` caches the Arrow tables under
     ``~/.cache/huggingface/datasets/<folder name>/<config>/<hash>``, and that hash does not
-    change with the parquet contents: two folders with the same card (e.g. a copy whose
-    train split was rewritten) share one cache entry and the second loads the first's rows
-    (measured with datasets 5.2). A cache per repo folder, cleared whenever the folder is
-    (re)written, rules that out."""
+    change with the parquet contents (measured with datasets 5.2): a folder rewritten with
+    other rows under the same card (e.g. after a change of a generator) would load the old
+    rows. A cache per repo folder, cleared whenever the folder is (re)written, rules that out."""
     return Path(dataset).parent / f".datasets_cache-{Path(dataset).name}"
 
 
@@ -97,27 +92,6 @@ def build(task: str, configs: list[str], out: Path, scale: str = "default") -> P
         cmd += ["--config", c]
     run(cmd)
     shutil.rmtree(datasets_cache(out / task), ignore_errors=True)
-    return out / task
-
-
-def build_with_presets(task: str, presets: dict, configs: list[str], out: Path, scale: str = "default") -> Path:
-    """Write ``out/<task>`` with extra presets registered in this process only.
-
-    ``presets``: name → the task's config dataclass (e.g. ``AdditionConfig(...)``)."""
-    import hf_reasoning
-    from hf_reasoning.tasks import get_task
-
-    registry = get_task(task).presets
-    for name, cfg in presets.items():
-        if name in registry and registry[name] != cfg:
-            raise SystemExit(f"preset {name!r} of {task} already exists with other settings")
-        registry[name] = cfg
-    print(f"$ write_repo({task!r}, {str(out / task)!r}, scale={scale!r}, configs={configs})  # presets: {presets}",
-          flush=True)
-    start = time.perf_counter()
-    hf_reasoning.write_repo(task, out / task, scale=scale, configs=configs, overwrite=True)
-    shutil.rmtree(datasets_cache(out / task), ignore_errors=True)
-    print(f"  ({time.perf_counter() - start:.0f} s wall)", flush=True)
     return out / task
 
 
@@ -206,14 +180,6 @@ def final_loss(metrics: list[dict]) -> float | None:
 def length_rows(results: dict) -> list[tuple[int, float, int]]:
     """(length, accuracy, n) per length of an evaluate result, shortest first."""
     return [(int(k), v["accuracy"], v["n"]) for k, v in results["results"]["lengths"].items()]
-
-
-def steps_to(metrics: list[dict], key: str, threshold: float) -> int | None:
-    """The first logged step where ``key`` reaches ``threshold`` (None if never)."""
-    for row in metrics:
-        if key in row and row[key] >= threshold:
-            return row["step"]
-    return None
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:

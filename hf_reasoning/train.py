@@ -117,6 +117,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                            "from [0, K], so every row of a learned position table is trained (0: off; "
                            "evaluation always starts at 0).")
     data.add_argument("--num_workers", type=int, default=0, help="DataLoader workers (collation in the background).")
+    data.add_argument("--group_by_length", type=int, default=0, metavar="G",
+                      help="Draw G micro-batches of rows at once, sort them by length, and train on the G "
+                           "length-homogeneous micro-batches in a seeded random order: less padding "
+                           "(transformers' group_by_length). 0 or 1: off.")
     model = parser.add_argument_group("model")
     model.add_argument("--model", default="tiny",
                        help="A preset (tiny, abbe2024-10m, abbe2024-10m-llama, … see hf_reasoning.modeling) "
@@ -168,6 +172,8 @@ def check_args(args: argparse.Namespace) -> None:
             raise HFReasoningError(f"--{name} must be a positive integer, got {getattr(args, name)}")
     if args.random_position_offset < 0:
         raise HFReasoningError(f"--random_position_offset must be >= 0 (0 = off), got {args.random_position_offset}")
+    if args.group_by_length < 0:
+        raise HFReasoningError(f"--group_by_length must be 0 (off) or a positive integer, got {args.group_by_length}")
     if not 0 <= args.min_learning_rate <= args.learning_rate:
         raise HFReasoningError(
             f"--min_learning_rate {args.min_learning_rate} must lie in [0, --learning_rate {args.learning_rate}]")
@@ -384,25 +390,48 @@ def micro_batches(args, accelerator: Accelerator, train, collate, start_micro_ba
 
     Fixed data: every epoch is a fresh seeded permutation, cut to a whole number of global
     batches and dealt round-robin to the processes, so every rank gets the same number of
-    batches. Fresh data: each process keeps every world_size-th streamed row.
+    batches. Fresh data: each process keeps every world_size-th streamed row. With
+    ``--group_by_length G`` the rows come G micro-batches at a time (see :func:`by_length`).
     """
     rank, world, size = accelerator.process_index, accelerator.num_processes, args.per_device_train_batch_size
-    loader = dict(batch_size=size, collate_fn=collate, num_workers=args.num_workers, drop_last=True)
+    group = max(1, args.group_by_length)
+    # the loader yields whole groups of rows; by_length cuts them into micro-batches
+    loader = dict(batch_size=size * group, collate_fn=list, num_workers=args.num_workers, drop_last=True)
     if isinstance(train, datasets.IterableDataset):
-        stream = split_dataset_by_node(train, rank=rank, world_size=world).skip(start_micro_batch * size)
-        yield from DataLoader(stream, **loader)
+        first_group, skip = divmod(start_micro_batch, group)
+        stream = split_dataset_by_node(train, rank=rank, world_size=world).skip(first_group * group * size)
+        for number, rows in enumerate(DataLoader(stream, **loader), start=first_group):
+            yield from by_length(rows, size, collate, args.seed, number, skip)
+            skip = 0
         raise HFReasoningError("the fresh training stream ended; allowed: an endless stream")
-    per_epoch = len(train) // (size * world)
+    per_epoch = len(train) // (size * world * group) * group  # whole groups only
     if per_epoch == 0:
         raise HFReasoningError(
-            f"train split has {len(train)} rows, fewer than one global batch of {size * world}; "
-            "allowed: a smaller --per_device_train_batch_size")
+            f"train split has {len(train)} rows, fewer than {group} global batch(es) of {size * world}; "
+            "allowed: a smaller --per_device_train_batch_size or --group_by_length")
     epoch, skip = divmod(start_micro_batch, per_epoch)
     while True:
         order = np.random.default_rng(epoch_seed(args.seed, epoch)).permutation(len(train))[: per_epoch * size * world]
-        mine = order[rank::world][skip * size :]
-        yield from DataLoader(train.select(mine), **loader)
-        epoch, skip = epoch + 1, 0
+        first_group, skip = divmod(skip, group)
+        mine = order[rank::world][first_group * group * size :]
+        for number, rows in enumerate(DataLoader(train.select(mine), **loader), start=first_group):
+            yield from by_length(rows, size, collate, epoch_seed(args.seed, epoch), number, skip)
+            skip = 0
+        epoch = epoch + 1
+
+
+def by_length(rows: list[dict], size: int, collate, seed: int, number: int, skip: int = 0):
+    """Collated micro-batches of ``size`` rows out of one group of rows: with one micro-batch
+    per group, the rows as they come; with several, the rows sorted by text length (stable)
+    and the micro-batches in an order seeded by ``(seed, number)``, after skipping ``skip``."""
+    if len(rows) == size:
+        if not skip:
+            yield collate(rows)
+        return
+    rows = sorted(rows, key=lambda row: len(row["prompt"]) + len(row["completion"]))
+    chunks = [rows[start : start + size] for start in range(0, len(rows), size)]
+    for index in np.random.default_rng([seed, number]).permutation(len(chunks))[skip:]:
+        yield collate(chunks[index])
 
 
 def eval_rows(split: datasets.Dataset, limit: int) -> list[dict]:
