@@ -1,5 +1,8 @@
 """multiplication: every row checked against the spec with Python integers, from the
-structured columns and from the parsed text; inductive states re-derived one by one."""
+structured columns and from the parsed text; inductive states re-derived one by one. The
+index hints are a run of 2s consecutive hints at a random offset from h1..hH (H = 2 × the
+preset's longest length): checked per row, for their spread, and on a small preset for every
+OOD hint occurring in training."""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from hf_reasoning.errors import HFReasoningError
 from hf_reasoning.splits import SPLITS, build_config
 from hf_reasoning.tasks import SCALES, Group, Instances, get_task
 from hf_reasoning.tasks.multiplication import MultiplicationConfig
+
+HINT_FORMATS = ("index_hints", "reversed_index_hints")
 
 TASK = get_task("multiplication")
 CONFIGS = TASK.config_names()
@@ -44,6 +49,19 @@ def hinted(digits: str, hints) -> str:
     return " ".join(f"h{h} {d}" for h, d in zip(hints, digits))
 
 
+def parse_hinted(tokens: list[str]) -> tuple[list[int], str]:
+    """``h i d h j e …`` → ([i, j, …], "de…")."""
+    assert len(tokens) % 2 == 0, tokens
+    assert all(t[0] == "h" and t[1:].isdigit() for t in tokens[0::2]), tokens
+    assert all(len(d) == 1 and d.isdigit() for d in tokens[1::2]), tokens
+    return [int(t[1:]) for t in tokens[0::2]], "".join(tokens[1::2])
+
+
+def hint_set(cfg) -> int:
+    """H from the spec: a number of s digits is written over 2s digits, one hint each."""
+    return 2 * max(cfg.train_lengths + cfg.ood_lengths)
+
+
 def next_state(a: str, b: str, previous: tuple[int, str] | None) -> tuple[int, str] | None:
     """(index of the digit of b used, register) after the next step, from the question and the
     previous state only; None after the first digit of b."""
@@ -56,22 +74,25 @@ def next_state(a: str, b: str, previous: tuple[int, str] | None) -> tuple[int, s
     return index, str(register).zfill(2 * s)
 
 
-def parse_question(fmt: str, prompt: str) -> tuple[str, str]:
+def parse_question(fmt: str, prompt: str) -> tuple[str, str, list[int] | None]:
+    """(a, b, the hint indices of the prompt's numbers or None) from the prompt text."""
     tokens = prompt.split()
     assert tokens[-1] == "=" and tokens.count("*") == 1
     left, right = " ".join(tokens[:-1]).split(" * ")
     left, right = left.split(), right.split()
-    if "index_hints" in fmt:
-        assert left[0::2] == right[0::2] == [f"h{i}" for i in range(1, len(left) // 2 + 1)]
-        left, right = left[1::2], right[1::2]
-        s = len(left) // 2
-        assert left[:s] == right[:s] == ["0"] * s  # zero-padded to 2s digits
-        left, right = left[s:], right[s:]
+    hints = None
+    if fmt in HINT_FORMATS:
+        hints, left_digits = parse_hinted(left)
+        right_hints, right_digits = parse_hinted(right)
+        assert right_hints == hints  # one hint per significance, the same in both operands
+        s = len(hints) // 2
+        assert left_digits[:s] == right_digits[:s] == "0" * s  # zero-padded to 2s digits
+        left, right = list(left_digits[s:]), list(right_digits[s:])
     assert all(len(d) == 1 and d.isdigit() for d in left + right)
-    return "".join(left), "".join(right)
+    return "".join(left), "".join(right), hints
 
 
-def check_row(fmt: str, row: dict) -> None:
+def check_row(cfg, fmt: str, row: dict) -> None:
     a, b = row["a"], row["b"]
     s = len(a)
     assert len(b) == s == row["length"] and row["group"] == str(s)
@@ -80,24 +101,36 @@ def check_row(fmt: str, row: dict) -> None:
     assert len(product) == 2 * s
     assert row["answer"] == product
     # text from the structured instance
-    if "index_hints" in fmt:
-        hints = range(1, 2 * s + 1)
+    if fmt in HINT_FORMATS:
+        o = row["hint_offset"]
+        assert 0 <= o <= hint_set(cfg) - 2 * s  # the run h(o+1)..h(o+2s) fits in h1..hH
+        hints = range(o + 1, o + 2 * s + 1)
         assert row["prompt"] == f"{hinted('0' * s + a, hints)} * {hinted('0' * s + b, hints)} ="
         pairs = list(zip(hints, product))
         if fmt == "reversed_index_hints":
             pairs = pairs[::-1]
         assert row["completion"] == " ".join(f"h{h} {d}" for h, d in pairs) + " ."
     else:
+        assert "hint_offset" not in row
         assert row["prompt"] == f"{spaced(a)} * {spaced(b)} ="
     if fmt == "plain":
         assert row["completion"] == spaced(product) + " ."
     if fmt == "reversed":
         assert row["completion"] == spaced(product[::-1]) + " ."
     # back from the text
-    qa, qb = parse_question(fmt, row["prompt"])
+    qa, qb, question_hints = parse_question(fmt, row["prompt"])
     assert (qa, qb) == (a, b)
     tokens = row["completion"].split()
     assert tokens[-1] == "." and "." not in tokens[:-1]
+    if fmt in HINT_FORMATS:
+        # one run of 2s consecutive hints from h(o+1), the same in all three numbers
+        answer_hints, answer_digits = parse_hinted(tokens[:-1])
+        if fmt == "reversed_index_hints":
+            answer_hints, answer_digits = answer_hints[::-1], answer_digits[::-1]
+        first = question_hints[0]
+        assert question_hints == answer_hints == list(range(first, first + 2 * s))
+        assert first == row["hint_offset"] + 1 and first + 2 * s - 1 <= hint_set(cfg)
+        assert answer_digits == str(int(qa) * int(qb)).zfill(2 * s)
     if fmt == "inductive":
         assert tokens[0] == ":"
         states = [st.split() for st in " ".join(tokens[1:-1]).split(" # ")]
@@ -121,7 +154,7 @@ def test_rows_follow_the_spec(config):
     _, cfg, fmt = TASK.parse_config(config)
     for split_rows in rows_of(config).values():
         for row in split_rows:
-            check_row(fmt, row)
+            check_row(cfg, fmt, row)
             assert all(tok in TASK.vocab.id for tok in (row["prompt"] + " " + row["completion"]).split())
 
 
@@ -147,6 +180,48 @@ def test_splits_lengths_and_disjointness(config):
     for group, count in drawn.items():
         s = int(group)
         assert (group in overlap) == ((9 * 10 ** (s - 1)) ** 2 < 100 * count)
+
+
+@pytest.mark.parametrize("fmt", HINT_FORMATS)
+def test_hint_offsets_spread_over_rows_in_every_split(fmt):
+    rows = rows_of(f"zhou2023-{fmt}")
+    H = hint_set(MultiplicationConfig())
+    assert H == 120
+    for split, split_rows in rows.items():
+        offsets = [r["hint_offset"] for r in split_rows]
+        assert len(set(offsets)) > 5, split  # drawn per row, not one offset per split
+        at_40 = [r["hint_offset"] for r in split_rows if r["length"] == 40]
+        assert len(set(at_40)) > 1 or len(at_40) < 2, split  # and per row within a length
+    assert {r["hint_offset"] for r in rows["ood"] if r["length"] == 60} == {0}  # h1..h120 exactly
+    assert len({r["hint_offset"] for r in rows["ood"] if r["length"] == 41}) > 5  # o in 0..38
+    assert max(r["hint_offset"] + 2 * r["length"] for r in rows["train"]) > 80  # beyond 2 × 40
+
+
+def test_every_ood_hint_occurs_in_training(monkeypatch):
+    small = MultiplicationConfig(train_lengths=(1, 2, 3, 4), ood_lengths=(5, 6), formats=HINT_FORMATS)
+    monkeypatch.setitem(TASK.presets, "small_hints", small)
+    for fmt in HINT_FORMATS:
+        tables = build_config("multiplication", f"small_hints-{fmt}", "tiny", seed=0).tables
+        used = {}
+        for split, table in tables.items():
+            used[split] = set()
+            for row in table.to_pylist():
+                check_row(small, fmt, row)
+                used[split] |= set(parse_question(fmt, row["prompt"])[2])
+        # the OOD lengths need h1..h12; with hints always from h1 training would stop at h8
+        assert used["ood"] == set(range(1, hint_set(small) + 1))
+        assert used["ood"] <= used["train"]
+
+
+def test_hint_offset_is_layout_not_instance():
+    cfg, group = MultiplicationConfig(), Group("3", 3, 3)
+    one = TASK.sample(cfg, "index_hints", group, 3000, np.random.default_rng(5), np.random.default_rng(6))
+    two = TASK.sample(cfg, "index_hints", group, 3000, np.random.default_rng(5), np.random.default_rng(7))
+    plain = TASK.sample(cfg, "plain", group, 3000, np.random.default_rng(5), np.random.default_rng(6))
+    assert np.array_equal(one.key, two.key) and np.array_equal(one.key, plain.key)
+    assert not np.array_equal(one["hint_offset"], two["hint_offset"])
+    assert one["hint_offset"].min() == 0 and one["hint_offset"].max() == 120 - 6  # o uniform in 0..H - 2s
+    assert "hint_offset" not in plain.arrays
 
 
 def test_training_lengths_favour_long_operands():
@@ -177,12 +252,13 @@ def test_long_products_are_exact():
 
 def test_documented_examples_are_what_the_generator_writes():
     a, b = np.array([[1, 2]], np.int8), np.array([[3, 4]], np.int8)
+    arrays = {"a": a, "b": b, "hint_offset": np.array([2], np.int16)}  # the docs' example offset
     for config in ("zhou2023-plain", "zhou2023-reversed", "zhou2023-index_hints", "short-inductive"):
         _, cfg, fmt = TASK.parse_config(config)
-        columns = TASK.to_columns(cfg, fmt, Instances({"a": a, "b": b}, np.zeros((1, 1), np.int64)))
+        columns = TASK.to_columns(cfg, fmt, Instances(dict(arrays), np.zeros((1, 1), np.int64)))
         text = f"`{columns['prompt'][0].as_py()}` → `{columns['completion'][0].as_py()}`"
         assert text in TASK.format_docs[fmt], (text, TASK.format_docs[fmt])
-    columns = TASK.to_columns(cfg, "reversed_index_hints", Instances({"a": a, "b": b}, np.zeros((1, 1), np.int64)))
+    columns = TASK.to_columns(cfg, "reversed_index_hints", Instances(arrays, np.zeros((1, 1), np.int64)))
     assert f"`{columns['completion'][0].as_py()}`" in TASK.format_docs["reversed_index_hints"]
 
 
@@ -192,6 +268,11 @@ def test_parse_answer_rejects_malformed_completions():
     assert TASK.parse_answer("inductive", ": [ 0 0 ] 3 0 9 .") is None
     assert TASK.parse_answer("index_hints", "h1 0 9 .") is None
     assert TASK.parse_answer("reversed_index_hints", "h2 9 h1 0 .") == "09"
+    assert TASK.parse_answer("index_hints", "h7 0 h8 9 .") == "09"  # hints at an offset
+    assert TASK.parse_answer("reversed_index_hints", "h120 9 h119 0 .") == "09"
+    for malformed in ("h1 0 h2 .", "0 h1 9 h2 .", "h0 0 h1 9 .", "hx 0 h1 9 .", "h1 0 h2 12 .", "h1 0 h2 9",
+                      "h1 0 9 h2 ."):
+        assert TASK.parse_answer("index_hints", malformed) is None, malformed
     assert TASK.parse_answer("plain", "0 9") is None
 
 
