@@ -203,7 +203,7 @@ def run(
         summary = verdict(results, train_max)
         plot = plot_accuracy_vs_length(
             {f"tiny, {fmt}": results[fmt] for fmt in FORMATS}, staging / "accuracy_vs_length.png",
-            train_range=(1, train_max), title=f"{TASK} {PRESET} (train 1..{train_max} bits, 32 slots)")
+            train_range=(1, train_max), title=f"{TASK} {PRESET} (train 1..{train_max} bits, {slots()} slots)")
         timings["total_s"] = time.perf_counter() - started
         report = {"task": TASK, "preset": PRESET, "model": "tiny", "seed": seed, "quick": quick,
                   "recipe": asdict(recipe), "train_max_length": train_max, "summary": summary,
@@ -235,8 +235,13 @@ def train_max_length() -> int:
     from .tasks import get_task
 
     task = get_task(TASK)
-    config = task.presets[PRESET]
-    return max(group.length for group, _weight in task.train_groups(config))
+    return max(group.length for group, _weight in task.train_groups(task.presets[PRESET]))
+
+
+def slots() -> int:
+    from .tasks import get_task
+
+    return get_task(TASK).presets[PRESET].slots
 
 
 def _repoint(path: Path, old: Path, new: Path) -> None:
@@ -263,7 +268,7 @@ def results_markdown(report: dict) -> str:
     formats = tuple(FORMATS)
     train_max = report["train_max_length"]
     lines = [
-        f"# Quickstart: tiny model on {TASK} `{PRESET}` (train 1..{train_max} bits in 32 slots)", "",
+        f"# Quickstart: tiny model on {TASK} `{PRESET}` (train 1..{train_max} bits in {slots()} slots)", "",
         headline(report["summary"], train_max).replace("\n", "  \n"), "",
         comparison_markdown(report["per_length"], formats), "",
         "![accuracy vs length](accuracy_vs_length.png)", "",

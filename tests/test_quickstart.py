@@ -59,14 +59,18 @@ def test_quickstart_end_to_end_with_a_few_steps(tmp_path: Path):
     assert json.loads((out / "results.json").read_text())["summary"] == json.loads(json.dumps(report["summary"]))
     assert (out / "accuracy_vs_length.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| bits |" in (out / "results.md").read_text()
-    # the per-length table spans the training lengths and the OOD ones of the laptop preset
+    # the per-length table spans the training lengths and the OOD ones of the preset
+    from hf_reasoning.tasks import get_task
+
+    config = get_task("parity").presets[quickstart.PRESET]
     lengths = [row["length"] for row in report["per_length"]]
-    assert {1, 10}.issubset(lengths) and {11, 20}.issubset(lengths)
-    assert all(row["in_training"] == (row["length"] <= 10) for row in report["per_length"])
+    top = max(config.train_lengths)
+    assert {1, top}.issubset(lengths) and {min(config.ood_lengths), max(config.ood_lengths)}.issubset(lengths)
+    assert all(row["in_training"] == (row["length"] <= top) for row in report["per_length"])
     from huggingface_hub import ModelCard
 
     for fmt in quickstart.FORMATS:
-        run_dir = out / f"parity-laptop-{fmt}-tiny"
+        run_dir = out / f"parity-{quickstart.PRESET}-{fmt}-tiny"
         assert (run_dir / "model.safetensors").is_file()
         card = ModelCard.load(run_dir / "README.md")
         assert card.data.eval_results, "the model card has no model-index results"

@@ -202,6 +202,8 @@ def test_card_overlaps_match_build(hub_dir):
 SPEC_LENGTHS = {
     ("parity", "abbe2024"): (set(range(1, 31)), {31, 35, 40, 45, 50, 55, 60}),
     ("parity", "laptop"): (set(range(1, 11)), {11, 12, 13, 14, 16, 18, 20}),
+    ("parity", "laptop24"): (set(range(1, 9)), {9, 10, 11, 12, 13, 14, 16}),
+    ("parity", "laptop16"): (set(range(1, 7)), {7, 8, 9, 10, 11, 12}),
     **{("parity", f"half_n{n}"): ({n}, set()) for n in (40, 80, 120, 160, 200)},
     ("addition", "abbe2024"): (set(range(1, 11)), set(range(12, 31, 2))),
     ("addition", "abbe2024_shift"): (set(range(1, 5)), set(range(12, 31, 2))),

@@ -40,6 +40,10 @@ PRESETS = {
     # a laptop-sized version (issue 7): 32 slots, train 1..10 bits; the test fills at most
     # 20 of 32 slots, since the fill rate, not only the length, is out of distribution
     "laptop": ParityConfig(train_lengths=tuple(range(1, 11)), ood_lengths=(11, 12, 13, 14, 16, 18, 20), slots=32),
+    # smaller still, for the quickstart's CPU budget: 24 slots, train 1..8 bits, test to 16;
+    # 16 slots, train 1..6 bits, test to 12
+    "laptop24": ParityConfig(train_lengths=tuple(range(1, 9)), ood_lengths=(9, 10, 11, 12, 13, 14, 16), slots=24),
+    "laptop16": ParityConfig(train_lengths=tuple(range(1, 7)), ood_lengths=(7, 8, 9, 10, 11, 12), slots=16),
     **{
         f"half_n{n}": ParityConfig(train_lengths=(n,), ood_lengths=(), half=True, formats=("plain", "scratchpad"))
         for n in (40, 80, 120, 160, 200)
