@@ -4,9 +4,9 @@ Source (abbe2024): trained on ≤ 30 bits in 60 slots, the inductive scratchpad 
 to ~55 bits; the plain format does not leave its training range.
 
 CPU scale (default; what `docs/reproductions.md` reports): the main job itself,
-``hf-reasoning quickstart`` — the ``tiny`` model (0.8M parameters) on the ``laptop`` preset
-(1..10 bits in 32 slots, OOD 11..20), plain vs inductive; its table, JSON and plot are copied
-to ``docs/reproductions/parity_laptop*``::
+``hf-reasoning quickstart`` — the ``tiny`` model (0.8M parameters) on the ``laptop16`` preset
+(1..6 bits in 16 slots, OOD 7..12), plain vs inductive; its table, JSON and plot are copied
+to ``docs/reproductions/parity_quickstart*``::
 
     python experiments/parity_length.py              # ≈ 12 min on 2 cores
     python experiments/parity_length.py --quick      # ≈ 3 min, a first look
@@ -75,11 +75,11 @@ def main() -> None:
     quickstart.run(results, args.out / "hub", quick=args.quick, overwrite=True)
     DOCS.mkdir(parents=True, exist_ok=True)
     suffix = "_quick" if args.quick else ""
-    for name, target in (("results.md", f"parity_laptop{suffix}.md"), ("results.json", f"parity_laptop{suffix}.json"),
-                         ("accuracy_vs_length.png", f"parity_laptop{suffix}.png")):
+    for name, target in (("results.md", f"parity_quickstart{suffix}.md"), ("results.json", f"parity_quickstart{suffix}.json"),
+                         ("accuracy_vs_length.png", f"parity_quickstart{suffix}.png")):
         shutil.copyfile(results / name, DOCS / target)
-    text = (DOCS / f"parity_laptop{suffix}.md").read_text()
-    (DOCS / f"parity_laptop{suffix}.md").write_text(text.replace("accuracy_vs_length.png", f"parity_laptop{suffix}.png"))
+    text = (DOCS / f"parity_quickstart{suffix}.md").read_text()
+    (DOCS / f"parity_quickstart{suffix}.md").write_text(text.replace("accuracy_vs_length.png", f"parity_quickstart{suffix}.png"))
     print(f"copied the results to {DOCS}", file=sys.stderr)
 
 
