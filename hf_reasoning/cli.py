@@ -187,7 +187,7 @@ def train_head_command(ctx: typer.Context):
 @app.command("quickstart")
 def quickstart_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for the runs, results table and plot.")] = Path("quickstart"),
-    hub: Annotated[Path, typer.Option("--hub", help="Folder that receives the dataset repo folders.")] = Path("hub"),
+    hub: Annotated[Path, typer.Option("--hub", help="Folder that receives the dataset repo folders (their task folders are rebuilt).")] = Path("hub"),
     quick: Annotated[bool, typer.Option("--quick", help="A first look in about 3 minutes (shorter training).")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the datasets and the training runs.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
