@@ -15,11 +15,29 @@ Every task works on *numbers as tokens*: the number ``k`` is the single token ``
 
 Every prompt ends in ``=`` (TASKS.md §1: the question ends in its separator). ``length`` is
 the number of elements of the sequence (for count: of the answer).
+
+Index hints (copy, reverse; zhou2023 and its follow-up, Zhou et al. 2024). As for addition
+(see ``addition.py``): the hints of one example are a random run of *consecutive* hints out of
+``h1 … hH``, H = the preset's longest length of any split, so that every hint a test length
+needs also occurs in training (hints always starting at ``h1`` would show a model trained on
+n ≤ 40 the hints ``h41 … h60`` only at test time). A sequence of n elements takes the hints
+``h(o+1) … h(o+n)``, the offset o uniform in 0..H − n, drawn from the layout stream in every
+split; it is not part of the instance (the same question whatever its hints), so it stays out
+of the key that keeps the splits disjoint. An OOD example at the longest length has o = 0.
+
+Speed (``benchmarks/bench_generate.py``). A text column is one Arrow ``take`` from a table of
+text *pieces* (a token and the space after it, a row's last token bare, two numbers below 100
+at once, or a whole sort state ``v , 1 #``): every row here has a fixed width, so a matrix of
+piece ids is the whole column (:func:`render_pieces`), and a take costs per piece. Rows of single
+digits are written as bytes directly (:func:`number_text`). Unique sequences come from a
+Fisher–Yates shuffle vectorised over the rows (:func:`distinct_sequences`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,17 +45,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import HFReasoningError
-from ..text import Vocab, list_array, render
+from ..text import Vocab, list_array
 from . import register
 from .base import Instances, Task, length_groups, positive_lengths, split_completion
 
 MAX_NUMBER = 1000  # number tokens 0..999
 MAX_HINT = 400  # index hints h1..h400
+ONE_CHAR = 10  # numbers below this are written with one character (see number_text)
+PAIRED = 100  # numbers below this are also written two to a text piece (see number_text)
 VOCAB = Vocab([str(i) for i in range(MAX_NUMBER)] + ["=", ":", "#", ".", ","]
               + [f"h{i}" for i in range(1, MAX_HINT + 1)])
-NUM = VOCAB.ids(str(i) for i in range(MAX_NUMBER))
-HINT = VOCAB.ids(f"h{i}" for i in range(1, MAX_HINT + 1))
-T = VOCAB.id
+HINT_TOKEN = re.compile(r"h[1-9][0-9]*")
 
 ZHOU_TRAIN = tuple(range(1, 41))
 ZHOU_OOD = tuple(range(41, 61))
@@ -57,20 +75,124 @@ class SequenceConfig:
     formats: tuple[str, ...] = ("plain",)
 
 
-def _col(rows: int, token: str) -> np.ndarray:
-    return np.full((rows, 1), T[token], dtype=np.int32)
+# -- text pieces -----------------------------------------------------------------------------
+
+class Pieces:
+    """Ids of the text pieces (:data:`PIECES`) the rows of this module are made of."""
+
+    NUMBER = 0  # "v " (v = 0 … 999): a number and the space after it
+    LAST_NUMBER = NUMBER + MAX_NUMBER  # "v": a row's last number
+    HINT = LAST_NUMBER + MAX_NUMBER  # "hi " (i = 1 … MAX_HINT) at HINT + i - 1
+    EQUALS = HINT + MAX_HINT  # "=": the end of every prompt
+    END = EQUALS + 1  # ".": the end of every completion
+    COLON = END + 1  # ": ": the start of an inductive completion
+    STATE_VALUE = COLON + 1  # "v , ": the value of a sort state
+    STATE_COPIES = STATE_VALUE + MAX_NUMBER  # "c # ": the copy count of a sort state, then the next state
+    LAST_COPIES = STATE_COPIES + MAX_NUMBER  # "c .": the copy count of the last sort state, then the end
+    FIRST_COPY = LAST_COPIES + MAX_NUMBER  # "v , 1 # ": a whole sort state of a first copy
+    LAST_FIRST_COPY = FIRST_COPY + MAX_NUMBER  # "v , 1 .": the same as the last state
+    # two numbers a, b < PAIRED in one piece "a b " at PAIR + a + 256 b (the bytes a, b read as one
+    # little-endian uint16); b = ALONE gives "a " alone (the odd one out); other ids are empty
+    PAIR = LAST_FIRST_COPY + MAX_NUMBER
+    ALONE = 255
+    TOTAL = PAIR + 256 * 256
 
 
-def _hinted(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """``h(p+1) value`` pairs: (rows, n) numbers and their 0-based source positions."""
+def _pair_pieces() -> list[str]:
+    pieces = [""] * (256 * 256)
+    for a in range(PAIRED):
+        for b in range(PAIRED):
+            pieces[a + 256 * b] = f"{a} {b} "
+        pieces[a + 256 * Pieces.ALONE] = f"{a} "
+    return pieces
+
+
+PIECES = ([f"{v} " for v in range(MAX_NUMBER)] + [str(v) for v in range(MAX_NUMBER)]
+          + [f"h{i} " for i in range(1, MAX_HINT + 1)] + ["=", ".", ": "]
+          + [f"{v} , " for v in range(MAX_NUMBER)] + [f"{c} # " for c in range(MAX_NUMBER)]
+          + [f"{c} ." for c in range(MAX_NUMBER)]
+          + [f"{v} , 1 # " for v in range(MAX_NUMBER)] + [f"{v} , 1 ." for v in range(MAX_NUMBER)]
+          + _pair_pieces())
+assert len(PIECES) == Pieces.TOTAL
+PIECE_STRINGS = pa.array(PIECES, pa.string())
+MAX_PIECE_BYTES = max(len(piece) for piece in PIECES)
+
+
+@functools.cache
+def _large_piece_strings() -> pa.Array:
+    """The pieces with 64-bit offsets, for a column of more than 2 GiB of text."""
+    return PIECE_STRINGS.cast(pa.large_string())
+
+
+def _string_column(rows: int, offsets: np.ndarray, data) -> pa.Array:
+    """A string column from its row offsets (from 0) and its bytes (large_string above 2 GiB)."""
+    if offsets[-1] < 2**31:
+        return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets.astype(np.int32, copy=False)), data)
+    return pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets.astype(np.int64, copy=False)), data)
+
+
+def render_pieces(ids: np.ndarray) -> pa.Array:
+    """The text of each row of a (rows, width) matrix of piece ids: its pieces back to back.
+
+    One Arrow ``take`` writes the pieces of all rows into one buffer, which is the column's text;
+    a row ends where its last piece ends (every ``width``-th piece offset). This is
+    :func:`hf_reasoning.text.render` for rows of a known width whose spaces are in the pieces
+    (so a piece may hold several tokens), without render's scans of the ids."""
+    rows, width = ids.shape
+    large = ids.size * MAX_PIECE_BYTES >= 2**31  # int32 offsets hold at most 2 GiB of text
+    table = _large_piece_strings() if large else PIECE_STRINGS
+    text = table.take(pa.array(ids.reshape(-1)))
+    _, piece_offsets, data = text.buffers()
+    ends = np.frombuffer(piece_offsets, dtype=np.int64 if large else np.int32, count=ids.size + 1)[::width]
+    return _string_column(rows, np.ascontiguousarray(ends), data)
+
+
+def number_text(values: np.ndarray, numbers: int, end: str | None) -> pa.Array:
+    """Each row of ``values`` (numbers below ``numbers``) joined by spaces, then `` end`` unless None.
+
+    Single digits are written byte by byte (every row has the same layout ``d d … d end``, which
+    is cheaper than any take); numbers below PAIRED two to a piece (a take costs per piece, and
+    the id of a pair is free: the two numbers as bytes, read as one uint16); others one piece each."""
     rows, n = values.shape
-    hints = np.broadcast_to(HINT[positions], (rows, n))
-    return np.stack([hints, NUM[values]], axis=-1).reshape(rows, -1)
+    if numbers <= ONE_CHAR:
+        stride = 2 * n + 1 if end else 2 * n - 1
+        data = np.full((rows, stride), ord(" "), dtype=np.uint8)
+        np.add(values, ord("0"), out=data[:, 0:2 * n:2], casting="unsafe")  # the digit characters
+        if end:
+            data[:, -1] = ord(end)
+        return _string_column(rows, np.arange(rows + 1, dtype=np.int64) * stride, pa.py_buffer(data))
+    if numbers <= PAIRED and end is not None:
+        pairs = (n + 1) // 2
+        halves = np.empty((rows, 2 * pairs), dtype=np.uint8)
+        halves[:, :n] = values
+        halves[:, n:] = Pieces.ALONE
+        ids = np.empty((rows, pairs + 1), dtype=np.int32)
+        np.add(halves.view("<u2"), Pieces.PAIR, out=ids[:, :pairs], dtype=np.int32)
+        ids[:, pairs] = {"=": Pieces.EQUALS, ".": Pieces.END}[end]
+        return render_pieces(ids)
+    ids = np.empty((rows, n + (end is not None)), dtype=np.int32)
+    ids[:, :n] = values  # Pieces.NUMBER is 0
+    if end is None:
+        ids[:, n - 1] += Pieces.LAST_NUMBER
+    else:
+        ids[:, n] = {"=": Pieces.EQUALS, ".": Pieces.END}[end]
+    return render_pieces(ids)
+
+
+def hinted_rows(values: np.ndarray, hints: np.ndarray, last: int) -> np.ndarray:
+    """Piece ids of ``hi v`` pairs (hint numbers i ≥ 1, one per value), then the end piece ``last``."""
+    rows, n = values.shape
+    ids = np.empty((rows, 2 * n + 1), dtype=np.int32)
+    ids[:, 0:2 * n:2] = hints
+    ids[:, 0:2 * n:2] += Pieces.HINT - 1
+    ids[:, 1:2 * n:2] = values
+    ids[:, 2 * n] = last
+    return ids
 
 
 def _strip_hints(tokens: list[str]) -> list[str] | None:
     """Values of ``h_i v_i`` pairs (None unless every even token is a hint)."""
-    if len(tokens) % 2 or not all(t.startswith("h") for t in tokens[0::2]):
+    if len(tokens) % 2 or not all(HINT_TOKEN.fullmatch(t) for t in tokens[0::2]):
         return None
     return tokens[1::2]
 
@@ -81,42 +203,67 @@ def _numbers(tokens: list[str] | None) -> str | None:
     return " ".join(tokens)
 
 
-def bounded_integers(rng: np.random.Generator, high: np.ndarray, rows: int) -> np.ndarray:
-    """``rng.integers(0, high, size=(rows, len(high)))`` for bounds ``2 ≤ high < 2**32``: the same
-    numbers, and the same generator state after, at about half the cost.
+# -- sampling ------------------------------------------------------------------------------
 
-    numpy draws an integer below such a bound by Lemire's method on the generator's 32-bit
-    words: a word times ``high``, whose high half is the number, unless its low half falls
-    below ``(2**32 - high) % high`` (then that word is rejected and the next one tried). Here
-    one block of words is drawn and scaled at once; in the rare case (probability below
-    ``high / 2**32`` per number) that a word would be rejected, the generator is rewound and
-    numpy draws element by element."""
-    high = np.asarray(high, dtype=np.uint64)
-    saved = rng.bit_generator.state
-    scaled = rng.integers(0, 2**32, size=(rows, high.size), dtype=np.uint32) * high  # < 2**64: no overflow
-    if ((scaled & 0xFFFFFFFF) < (2**32 - high) % high).any():
-        rng.bit_generator.state = saved
-        return rng.integers(0, high.astype(np.int64), size=(rows, high.size))
-    return (scaled >> 32).astype(np.int64)
+def random_words16(rng: np.random.Generator, count: int) -> np.ndarray:
+    """``count`` uniform 16-bit words: the generator's 64-bit outputs cut in four (little-endian
+    on every machine), about twice as fast as ``rng.integers(0, 2**16, dtype=np.uint16)``."""
+    words = rng.integers(0, 2**64, size=-(-count // 4), dtype=np.uint64)
+    return words.astype("<u8", copy=False).view("<u2")[:count]
+
+
+def lemire16(words: np.ndarray, high) -> tuple[np.ndarray, np.ndarray]:
+    """Lemire's method on 16-bit words: ``(word * high) >> 16`` is a number in ``0 … high-1``,
+    exactly uniform over the *accepted* words, those whose low 16 bits are at least
+    ``(2**16 - high) % high`` (then every value has the same number of accepted words).
+    Returns (values as uint32, accepted); ``1 ≤ high ≤ 2**16``."""
+    high = np.asarray(high, dtype=np.uint32)
+    scaled = np.multiply(words, high, dtype=np.uint32)  # < 2**32: no overflow
+    accepted = (scaled & 0xFFFF) >= (2**16 - high) % high
+    scaled >>= 16
+    return scaled, accepted
+
+
+def uniform_below(rng: np.random.Generator, high: np.ndarray, rows: int) -> np.ndarray:
+    """A (len(high), rows) uint32 array whose row i is uniform in ``0 … high[i]-1`` (``1 ≤ high ≤ 2**16``).
+
+    The law of ``rng.integers(0, high[:, None], size=(len(high), rows))`` at a fraction of its
+    cost (numpy handles an array of bounds element by element): one block of 16-bit words through
+    :func:`lemire16`; the rejected words (probability below ``high / 2**16`` each) are drawn again."""
+    high = np.asarray(high, dtype=np.uint32)[:, None]
+    values, accepted = lemire16(random_words16(rng, high.size * rows).reshape(high.size, rows), high)
+    redo = np.flatnonzero(~accepted)
+    while redo.size:
+        again, accepted = lemire16(random_words16(rng, redo.size), high[redo // rows, 0])
+        values.reshape(-1)[redo] = again
+        redo = redo[~accepted]
+    return values
 
 
 def distinct_sequences(rng: np.random.Generator, rows: int, numbers: int, k: int) -> np.ndarray:
-    """``k`` distinct numbers of ``0 … numbers-1`` per row in uniformly random order: the first
-    ``k`` steps of a Fisher–Yates shuffle, vectorised over rows (a loop over the k positions)."""
-    perm = np.tile(np.arange(numbers, dtype=np.int16), (rows, 1))
-    if k == 0 or rows == 0:
-        return perm[:, :k]
-    # the swap partner of position i is uniform in i..numbers-1; with one position left
-    # (i = numbers - 1) there is no choice and nothing is drawn
-    drawn = min(k, numbers - 1)
-    partner = np.arange(k) + np.pad(bounded_integers(rng, numbers - np.arange(drawn), rows), ((0, 0), (0, k - drawn)))
-    there = np.arange(rows)[:, None] * numbers + partner  # flat position of each partner
+    """``k`` distinct numbers of ``0 … numbers-1`` per row, uniform over the ordered k-subsets
+    (int16): the first ``k`` steps of a Fisher–Yates shuffle of ``0 … numbers-1``, all rows at once.
+
+    Step i swaps position i with a position drawn uniformly in ``i … numbers-1``. The shuffles
+    are stored position-major (``perm[j, r]``: position j of row r), so a step reads and writes
+    the contiguous ``perm[i]`` and gathers/scatters one number per row: a loop of k cheap steps.
+    (Vectorised alternatives cost more at the presets' sizes, e.g. 100 numbers, k ≤ 60: random
+    keys sort ``numbers`` keys per row, and redrawing rows with a repeat almost never succeeds
+    at k = 40, where P(no repeat) ≈ 7e-5.)"""
+    perm = np.empty((numbers, rows), dtype=np.int16)
+    perm[:] = np.arange(numbers, dtype=np.int16)[:, None]
+    steps = min(k, numbers - 1)  # the last position has no choice: nothing is drawn for it
+    # the partner of position i is i + (uniform in 0..numbers-i-1); `there` is its flat index in perm
+    there = np.multiply(uniform_below(rng, numbers - np.arange(steps), rows), rows, dtype=np.int64)
+    there += np.arange(steps)[:, None] * rows
+    there += np.arange(rows)
     flat = perm.reshape(-1)
-    for i in range(k):  # swap position i of every row with its partner
-        held = perm[:, i].copy()
-        perm[:, i] = flat[there[:, i]]
-        flat[there[:, i]] = held
-    return perm[:, :k]
+    for i in range(steps):
+        partner = there[i]
+        taken = flat[partner]
+        flat[partner] = perm[i]
+        perm[i] = taken
+    return np.ascontiguousarray(perm[:k].T)
 
 
 def without_end(completion: pa.Array) -> pa.Array:
@@ -133,6 +280,11 @@ def with_last_char(text: pa.Array, char: str) -> pa.Array:
     data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0]: offsets[-1]].copy()
     data[offsets[1:] - offsets[0] - 1] = ord(char)
     return type(text).from_buffers(len(text), pa.py_buffer(offsets - offsets[0]), pa.py_buffer(data))
+
+
+def hint_set_size(cfg: SequenceConfig) -> int:
+    """H: the index hints of a preset are h1..hH, one per element at the longest length of any split."""
+    return max(cfg.train_lengths + cfg.ood_lengths)
 
 
 class SequenceTask(Task):
@@ -156,9 +308,9 @@ class SequenceTask(Task):
         if fmt == "inductive" and longest >= MAX_NUMBER:
             raise HFReasoningError(f"inductive {self.name} counts copies with number tokens; allowed: lengths up to "
                                    f"{MAX_NUMBER - 1}, got {longest}")
-        if fmt == "index_hints" and longest > MAX_HINT:
+        if fmt == "index_hints" and hint_set_size(cfg) > MAX_HINT:
             raise HFReasoningError(
-                f"index hints go up to h{MAX_HINT}; allowed: lengths up to {MAX_HINT}, got {longest}")
+                f"index hints go up to h{MAX_HINT}; allowed: lengths up to {MAX_HINT}, got {hint_set_size(cfg)}")
 
     def train_groups(self, cfg):
         return length_groups(cfg.train_lengths)
@@ -177,45 +329,50 @@ class SequenceTask(Task):
         if cfg.unique:
             seq = distinct_sequences(rng, n, cfg.numbers, length)
         else:
-            seq = rng.integers(0, cfg.numbers, size=(n, length))
-        seq = seq.astype(np.int16)
-        return Instances({"sequence": seq}, seq.astype(np.int64))
+            seq = rng.integers(0, cfg.numbers, size=(n, length), dtype=np.int16)
+        arrays = {"sequence": seq}
+        if fmt == "index_hints":  # hints h(o+1)..h(o+length) with o + length ≤ H
+            arrays["hint_offset"] = layout_rng.integers(0, hint_set_size(cfg) - length + 1, size=n, dtype=np.int16)
+        # the key is the sequence alone: the hint offset is not part of the question
+        return Instances(arrays, seq)
 
     def output(self, cfg, seq: np.ndarray) -> np.ndarray:
         """The answer sequence (rows, m) of numbers."""
         raise NotImplementedError
 
+    def output_positions(self, n: int) -> np.ndarray:
+        """The source position (0-based) of each answer element (the hint it keeps)."""
+        raise NotImplementedError
+
     def to_columns(self, cfg, fmt, inst):
-        seq = inst["sequence"].astype(np.int64)
-        rows, n = seq.shape
+        seq = inst["sequence"]
+        n = seq.shape[1]
         out = self.output(cfg, seq)
-        positions = np.arange(n)
+        columns = {}
         if fmt == "index_hints":
-            prompt = render(np.concatenate([_hinted(seq, positions), _col(rows, "=")], axis=1), VOCAB)
+            hints = inst["hint_offset"][:, None].astype(np.int32) + np.arange(1, n + 1, dtype=np.int32)
+            prompt = render_pieces(hinted_rows(seq, hints, Pieces.EQUALS))
             if self.name == "copy":  # the completion is the prompt, ending in `.`
                 completion = with_last_char(prompt, ".")
             else:
-                body = _hinted(out, self.output(cfg, positions[None, :])[0])
-                completion = render(np.concatenate([body, _col(rows, ".")], axis=1), VOCAB)
-            answer = render(NUM[out], VOCAB)
+                completion = render_pieces(hinted_rows(out, hints[:, self.output_positions(n)], Pieces.END))
+            answer = number_text(out, cfg.numbers, None)
+            columns["hint_offset"] = pa.array(inst["hint_offset"], pa.int16())
         else:
-            prompt = render(np.concatenate([NUM[seq], _col(rows, "=")], axis=1), VOCAB)
+            prompt = number_text(seq, cfg.numbers, "=")
             if fmt == "plain":
-                completion = with_last_char(prompt, ".") if self.name == "copy" else render(
-                    np.concatenate([NUM[out], _col(rows, ".")], axis=1), VOCAB)
-                answer = without_end(completion)
+                # copy: the prompt with `.` for `=`; single digits: a fresh text is cheaper than cutting one
+                completion = (with_last_char(prompt, ".") if self.name == "copy"
+                              else number_text(out, cfg.numbers, "."))
+                answer = number_text(out, cfg.numbers, None) if cfg.numbers <= ONE_CHAR else without_end(completion)
             else:
-                completion = render(self.completion(fmt, seq, out), VOCAB)
-                answer = render(NUM[out], VOCAB)
-        return {
-            "prompt": prompt,
-            "completion": completion,
-            "answer": answer,
-            "sequence": list_array(inst["sequence"], pa.int16()),
-        }
+                completion = render_pieces(self.completion_pieces(cfg, fmt, seq, out))
+                answer = number_text(out, cfg.numbers, None)
+        return {"prompt": prompt, "completion": completion, "answer": answer,
+                "sequence": list_array(seq, pa.int16()), **columns}
 
-    def completion(self, fmt, seq, out):
-        """The token matrix of a completion in a task-specific format."""
+    def completion_pieces(self, cfg, fmt, seq, out):
+        """The piece ids of a completion in a task-specific format."""
         raise NotImplementedError
 
     def parse_answer(self, fmt, completion):
@@ -273,11 +430,9 @@ class Count(SequenceTask):
         start, end = inst["start"].astype(np.int64), inst["end"].astype(np.int64)
         rows = start.shape[0]
         n = int(end[0] - start[0] + 1) if rows else 0
-        out = start[:, None] + np.arange(n)
-        prompt = np.stack([NUM[start], NUM[end], np.full(rows, T["="], dtype=np.int32)], axis=1)
-        completion = render(np.concatenate([NUM[out], _col(rows, ".")], axis=1), VOCAB)
+        completion = number_text(start[:, None] + np.arange(n), cfg.numbers, ".")
         return {
-            "prompt": render(prompt, VOCAB),
+            "prompt": number_text(np.stack([start, end], axis=1), cfg.numbers, "="),
             "completion": completion,
             "answer": without_end(completion),
             "start": pa.array(inst["start"], pa.int16()),
@@ -288,9 +443,9 @@ class Count(SequenceTask):
 # -- mode ----------------------------------------------------------------------------------
 
 def mode_of(seq: np.ndarray, numbers: int) -> np.ndarray:
-    """Most frequent number per row, ties broken by the smallest (vectorised bincount)."""
+    """Most frequent number per row, ties broken by the smallest (one bincount over all rows)."""
     rows = seq.shape[0]
-    flat = (np.arange(rows)[:, None] * numbers + seq).reshape(-1)
+    flat = (np.arange(rows)[:, None] * numbers + seq).reshape(-1)  # row r's number x counts in bin r·numbers + x
     counts = np.bincount(flat, minlength=rows * numbers).reshape(rows, numbers)
     return counts.argmax(axis=1)  # argmax returns the first (smallest) of the tied numbers
 
@@ -325,6 +480,15 @@ class Mode(SequenceTask):
 # -- copy and reverse ------------------------------------------------------------------------
 
 COPY_FORMATS = ("plain", "index_hints")
+HINTS_DOC = (
+    "In the `index_hints` format each row's hints are a random run of consecutive hints (offset in "
+    "`hint_offset`) from h1..hH, H = the preset's longest length, in every split, so every hint of a test "
+    "length also occurs in training.")
+HINT_OFFSET_DOC = (
+    "The offset o (column `hint_offset`) is drawn per row, uniform in 0..H - n with H = the preset's longest "
+    "length (of any split), in every split (training and evaluation alike), so the hints are a random run of "
+    "consecutive hints from h1..hH and every hint a test length uses also occurs in training (an OOD row at "
+    "the longest length has o = 0).")
 
 
 @register
@@ -350,17 +514,20 @@ class Copy(SequenceTask):
         "without replacement, presets `zhou2023`, `zhou2023_small_vocab`, `zhou2023_large_vocab` with 100, 64, "
         "1000 numbers) and repeated tokens (drawn with replacement: `zhou2023_repeat` with 10 numbers, "
         "`zhou2023_repeat_small_vocab` with 2, `t2t` with 10) are different distributions, so they are presets. "
-        "`length` is the sequence length; `answer` holds the answer numbers joined by single spaces."
+        "`length` is the sequence length; `answer` holds the answer numbers joined by single spaces. " + HINTS_DOC
     )
     format_docs = {
         "plain": "prompt `x1 … xn =`, completion `x1 … xn .`. Example: `7 2 9 =` → `7 2 9 .`",
-        "index_hints": "zhou2023 index hints: hint token `hi` before the i-th element, in the prompt and in the "
-        "completion; the answer is the completion without its hints. "
-        "Example: `h1 7 h2 2 h3 9 =` → `h1 7 h2 2 h3 9 .`",
+        "index_hints": "zhou2023 index hints: hint token `h(o+i)` before the i-th element, in the prompt and in the "
+        "completion. " + HINT_OFFSET_DOC + " The answer is the completion without its hints, whatever the hint "
+        "indices. Example (o = 2): `h3 7 h4 2 h5 9 =` → `h3 7 h4 2 h5 9 .`",
     }
 
     def output(self, cfg, seq):
         return seq
+
+    def output_positions(self, n):
+        return np.arange(n)
 
 
 @register
@@ -381,17 +548,21 @@ class Reverse(SequenceTask):
         "A sequence of numbers drawn with replacement from `0 … numbers-1`; the answer is the sequence "
         "backwards. `length` is the sequence length. Presets: `zhou2023` (numbers 0..9), `zhou2023_small_vocab` "
         "(0..1), `zhou2023_large_vocab` (0..999), `t2t` (0..9, train 1..40, test 400). `answer` holds the answer "
-        "numbers joined by single spaces."
+        "numbers joined by single spaces. " + HINTS_DOC
     )
     format_docs = {
         "plain": "prompt `x1 … xn =`, completion `xn … x1 .`. Example: `7 2 9 =` → `9 2 7 .`",
-        "index_hints": "zhou2023 index hints: hint token `hi` before the i-th element of the prompt; each "
+        "index_hints": "zhou2023 index hints: hint token `h(o+i)` before the i-th element of the prompt; each "
         "element of the completion keeps the hint of its source position, so the completion's hints count "
-        "down. The answer is the completion without its hints. Example: `h1 7 h2 2 h3 9 =` → `h3 9 h2 2 h1 7 .`",
+        "down. " + HINT_OFFSET_DOC + " The answer is the completion without its hints, whatever the hint indices. "
+        "Example (o = 2): `h3 7 h4 2 h5 9 =` → `h5 9 h4 2 h3 7 .`",
     }
 
     def output(self, cfg, seq):
         return seq[:, ::-1]
+
+    def output_positions(self, n):
+        return np.arange(n)[::-1]
 
 
 # -- sort ------------------------------------------------------------------------------------
@@ -399,15 +570,14 @@ class Reverse(SequenceTask):
 SORT_FORMATS = ("plain", "inductive")
 
 
-def sort_states(seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted numbers and, for each, how many copies of it are emitted so far (1, 2, …)."""
-    out = np.sort(seq, axis=1)
+def copy_counts(out: np.ndarray) -> np.ndarray:
+    """For each number of the sorted rows ``out``, how many copies of it are emitted so far (1, 2, …)."""
     rows, n = out.shape
-    index = np.broadcast_to(np.arange(n), (rows, n))
+    index = np.arange(n, dtype=np.int32)
     run_start = np.ones((rows, n), dtype=bool)
     run_start[:, 1:] = out[:, 1:] != out[:, :-1]
     first = np.maximum.accumulate(np.where(run_start, index, 0), axis=1)
-    return out, index - first + 1
+    return index - first + 1
 
 
 @register
@@ -444,18 +614,26 @@ class Sort(SequenceTask):
     }
 
     def output(self, cfg, seq):
-        return np.sort(seq, axis=1)
+        return np.sort(seq.astype(np.int32), axis=1)  # numpy sorts int32 rows much faster than int16 ones
 
-    def completion(self, fmt, seq, out):
-        rows, n = seq.shape
-        values, copies = sort_states(seq)
-        states = np.empty((rows, n, 4), dtype=np.int32)
-        states[:, :, 0] = NUM[values]
-        states[:, :, 1] = T[","]
-        states[:, :, 2] = NUM[copies]
-        states[:, :, 3] = T["#"]
-        states[:, -1, 3] = T["."]
-        return np.concatenate([_col(rows, ":"), states.reshape(rows, -1)], axis=1)
+    def completion_pieces(self, cfg, fmt, seq, out):
+        # `: ` then per state the pieces `v , ` and `c # ` (the last state: `c .`)
+        rows, n = out.shape
+        if cfg.unique:  # every state is a first copy: one piece `v , 1 # ` per state
+            ids = np.empty((rows, n + 1), dtype=np.int32)
+            ids[:, 0] = Pieces.COLON
+            ids[:, 1:] = out
+            ids[:, 1:] += Pieces.FIRST_COPY
+            ids[:, -1] += Pieces.LAST_FIRST_COPY - Pieces.FIRST_COPY
+            return ids
+        ids = np.empty((rows, 2 * n + 1), dtype=np.int32)
+        ids[:, 0] = Pieces.COLON
+        ids[:, 1::2] = out
+        ids[:, 1::2] += Pieces.STATE_VALUE
+        ids[:, 2::2] = copy_counts(out)
+        ids[:, 2::2] += Pieces.STATE_COPIES
+        ids[:, -1] += Pieces.LAST_COPIES - Pieces.STATE_COPIES
+        return ids
 
     def parse_answer(self, fmt, completion):
         if fmt != "inductive":
