@@ -8,7 +8,7 @@ CPU scale (default; what `docs/reproductions.md` reports): the main job itself,
 (1..6 bits in 16 slots, OOD 7..12), plain vs inductive; its table, JSON and plot are copied
 to ``docs/reproductions/parity_quickstart*``::
 
-    python experiments/parity_length.py              # ≈ 12 min on 2 cores
+    python experiments/parity_length.py              # ≈ 10 min on 2 cores
     python experiments/parity_length.py --quick      # ≈ 3 min, a first look
 
 Paper scale (``--paper``; GPUs): the ``abbe2024`` preset (train 1..30 bits in 60 slots, OOD

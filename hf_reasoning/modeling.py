@@ -145,15 +145,26 @@ def build_model(
     *,
     attn_implementation: str | None = "sdpa",
     dtype: torch.dtype | None = None,
+    rope_theta: float | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """A fresh preset model (needs ``tokenizer``) or a pretrained one with its tokenizer.
 
     A preset is initialised from the current torch RNG, so seed first for reproducibility.
+    ``rope_theta`` replaces the RoPE base (10,000) of a ``llama`` preset: short sequences
+    are served by a smaller base, whose faster rotations tell neighbouring positions apart.
     """
+    if rope_theta is not None and (parse_preset(name_or_path) or (None, None))[1] != "llama":
+        raise HFReasoningError(f"rope_theta={rope_theta} sets the RoPE base of a fresh llama preset; "
+                               f"allowed with: {', '.join(s for s in SIZES if SIZES[s].default_family == 'llama')}, "
+                               f"*-llama presets, got model {name_or_path!r}")
+    if rope_theta is not None and not rope_theta > 0:
+        raise HFReasoningError(f"rope_theta={rope_theta} must be positive")
     if is_preset(name_or_path):
         if tokenizer is None:
             raise HFReasoningError(f"model preset {name_or_path!r} needs a tokenizer to size its vocabulary")
         config = preset_config(name_or_path, tokenizer)
+        if rope_theta is not None:
+            config.rope_parameters = {**config.rope_parameters, "rope_theta": float(rope_theta)}
         model = AutoModelForCausalLM.from_config(config, attn_implementation=attn_implementation, dtype=dtype)
         return model, tokenizer
     path = resolve_pretrained(name_or_path)

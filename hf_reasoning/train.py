@@ -125,6 +125,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     model.add_argument("--model", default="tiny",
                        help="A preset (tiny, abbe2024-10m, abbe2024-10m-llama, … see hf_reasoning.modeling) "
                             "or a pretrained causal LM (local folder or Hub id) to fine-tune.")
+    model.add_argument("--rope_theta", type=float, default=None,
+                       help="RoPE base of a fresh llama preset (default: the preset's 10,000). The quickstart "
+                            "uses 100: on parity's short inductive states it learns the slot lookup ~2× faster.")
     model.add_argument("--attn_implementation", default="sdpa",
                        help="eager or sdpa (the inductive formats need a 4D float mask).")
     run = parser.add_argument_group("run")
@@ -569,7 +572,8 @@ def main(argv: list[str] | None = None) -> TrainResult:
         raise UnsupportedAttentionError(
             f"--attn_implementation {args.attn_implementation!r} cannot take the inductive 4D float mask; "
             f"allowed: {', '.join(MASKABLE_ATTENTION)}")
-    model, tokenizer = build_model(args.model, tokenizer, attn_implementation=args.attn_implementation)
+    model, tokenizer = build_model(args.model, tokenizer, attn_implementation=args.attn_implementation,
+                                   rope_theta=args.rope_theta)
     model.config.use_cache = False
     # pretrained LMs that start texts with a BOS token keep it; our word-level ones do not use it
     bos_token_id = None if is_preset(args.model) else tokenizer.bos_token_id

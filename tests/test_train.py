@@ -122,6 +122,21 @@ def test_finished_run_is_a_model_repo_folder(parity_repo, tmp_path):
     assert len(completion.split()) == 5 or completion.endswith(".")
 
 
+def test_rope_theta_is_the_base_of_the_saved_and_reloaded_model(parity_repo, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    head_dim = 128 // 4  # tiny: hidden 128, 4 heads
+    for theta in (None, 100.0):
+        run_dir = tmp_path / f"theta-{theta}"
+        main(train_args(parity_repo, run_dir, "--max_steps", "1", "--eval_splits", "",
+                        *(["--rope_theta", str(theta)] if theta else [])))
+        AcceleratorState._reset_state(reset_partial_state=True)
+        model = AutoModelForCausalLM.from_pretrained(run_dir)
+        base = theta or 10_000.0  # the Llama default when the flag is not given
+        expected = 1.0 / base ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+        torch.testing.assert_close(model.model.rotary_emb.inv_freq.double(), expected)
+
+
 def test_plain_format_trains_with_the_causal_collator(parity_repo, tmp_path):
     result = main(train_args(parity_repo, tmp_path / "plain", "--max_steps", "3", config="laptop-plain"))
     losses = [json.loads(l)["train/loss"] for l in (tmp_path / "plain" / "metrics.jsonl").read_text().splitlines()
@@ -145,6 +160,8 @@ def test_bad_input_is_a_one_line_error_and_overwrites_nothing(parity_repo, tmp_p
          train_args(parity_repo, tmp_path / "d", "--attn_implementation", "flash_attention_2")),
         (HFReasoningError, "random_position_offset must be >= 0",
          train_args(parity_repo, tmp_path / "e", "--random_position_offset", "-1")),
+        (HFReasoningError, "rope_theta=100.0 sets the RoPE base of a fresh llama preset",
+         train_args(parity_repo, tmp_path / "g", "--model", "tiny-gpt2", "--rope_theta", "100")),
         # GPT-2's learned table has 2048 rows: an offset of 2040 leaves too little for the rows
         (PositionOverflowError, "random_position_offset 2040 exceeds the model's position table of 2048",
          train_args(parity_repo, tmp_path / "f", "--model", "tiny-gpt2", "--random_position_offset", "2040",
@@ -156,7 +173,7 @@ def test_bad_input_is_a_one_line_error_and_overwrites_nothing(parity_repo, tmp_p
         assert "\n" not in str(caught.value)
         AcceleratorState._reset_state(reset_partial_state=True)
     assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == before
-    assert not any((tmp_path / name).exists() for name in "abcdef")  # failed runs leave no folder
+    assert not any((tmp_path / name).exists() for name in "abcdefg")  # failed runs leave no folder
 
 
 def test_random_position_offsets_resume_exactly_from_a_pickle_free_checkpoint(parity_repo, tmp_path):
