@@ -158,7 +158,7 @@ def build_model(
                                f"allowed with: {', '.join(s for s in SIZES if SIZES[s].default_family == 'llama')}, "
                                f"*-llama presets, got model {name_or_path!r}")
     if rope_theta is not None and not rope_theta > 0:
-        raise HFReasoningError(f"rope_theta={rope_theta} must be positive")
+        raise HFReasoningError(f"rope_theta={rope_theta} is not a RoPE base; allowed: a positive number")
     if is_preset(name_or_path):
         if tokenizer is None:
             raise HFReasoningError(f"model preset {name_or_path!r} needs a tokenizer to size its vocabulary")

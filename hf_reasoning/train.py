@@ -126,8 +126,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="A preset (tiny, abbe2024-10m, abbe2024-10m-llama, … see hf_reasoning.modeling) "
                             "or a pretrained causal LM (local folder or Hub id) to fine-tune.")
     model.add_argument("--rope_theta", type=float, default=None,
-                       help="RoPE base of a fresh llama preset (default: the preset's 10,000). The quickstart "
-                            "uses 100: on parity's short inductive states it learns the slot lookup ~2× faster.")
+                       help="RoPE base of a fresh llama preset (default: the preset's 10,000). The quickstart uses "
+                            "100, measured better on parity laptop16 at equal steps "
+                            "(docs/reproductions/parity_budget_trials.md).")
     model.add_argument("--attn_implementation", default="sdpa",
                        help="eager or sdpa (the inductive formats need a 4D float mask).")
     run = parser.add_argument_group("run")
