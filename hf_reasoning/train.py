@@ -496,26 +496,27 @@ def evaluate(args, accelerator, model, tokenizer, task, fmt, splits: dict[str, l
     decoder.eval()
     metrics: dict[str, float] = {}
     for name, rows in splits.items():
+        # a prediction much longer than its reference cannot be right: stop decoding it there
+        budgets = [n + n // 4 + 4 for n in (len(ids) for ids in tokenizer(
+            [" " + r["completion"] for r in rows], add_special_tokens=False)["input_ids"])]
         mine = rows[accelerator.process_index :: accelerator.num_processes]
-        lockstep_budget = max(n + n // 4 + 4 for n in (len(ids) for ids in tokenizer(
-            [" " + r["completion"] for r in rows], add_special_tokens=False)["input_ids"]))
-        if sharded:  # equal shares: pad with repeats, whose results are dropped
+        my_budgets = budgets[accelerator.process_index :: accelerator.num_processes]
+        if sharded:  # equal shares (padded with repeats, whose results are dropped) and the same
+            # number of forward passes on every rank
             share = -(-len(rows) // accelerator.num_processes)
             mine = mine + [rows[0]] * (share - len(mine))
+            my_budgets = [max(budgets)] * len(mine)
         results = []
         for start in range(0, len(mine), args.eval_batch_size):
             chunk = mine[start : start + args.eval_batch_size]
-            # a prediction much longer than its reference cannot be right: stop decoding it
-            budgets = [n + n // 4 + 4 for n in (len(ids) for ids in tokenizer(
-                [" " + r["completion"] for r in chunk], add_special_tokens=False)["input_ids"])]
-            if sharded:  # the same number of forward passes on every rank
-                budgets = [lockstep_budget] * len(chunk)
+            chunk_budgets = my_budgets[start : start + args.eval_batch_size]
             prompts = [r["prompt"] for r in chunk]
             if sharded:
-                predictions = greedy_complete(decoder, tokenizer, prompts, fmt, max_new_tokens=budgets, lockstep=True,
+                predictions = greedy_complete(decoder, tokenizer, prompts, fmt, max_new_tokens=chunk_budgets, lockstep=True,
                                               bos_token_id=bos_token_id)
             else:  # KV-cached: cached_inductive for inductive formats, model.generate for the others
-                predictions = complete(decoder, tokenizer, prompts, fmt, max_new_tokens=budgets, bos_token_id=bos_token_id)
+                predictions = complete(decoder, tokenizer, prompts, fmt, max_new_tokens=chunk_budgets,
+                                       bos_token_id=bos_token_id)
             results.extend((r["group"], is_correct(task, fmt, p, r), r["completion"] == p) for r, p in zip(chunk, predictions))
         if sharded:
             results = results[: len(rows[accelerator.process_index :: accelerator.num_processes])]
