@@ -89,7 +89,7 @@ def render_ragged(tokens: np.ndarray, tokens_per_row: np.ndarray, vocab: Vocab) 
                               count=picks.size + 1)
     offsets = np.zeros(rows + 1, dtype=np.int64)
     offsets[1:] = token_end[row_end]
-    return _string_array(rows, offsets, data)
+    return string_array(rows, offsets, data)
 
 
 def _render_single_char(ids: np.ndarray, vocab: Vocab) -> pa.StringArray:
@@ -99,16 +99,17 @@ def _render_single_char(ids: np.ndarray, vocab: Vocab) -> pa.StringArray:
     data = np.full((rows, stride), SPACE, dtype=np.uint8)
     data[:, 0::2] = vocab.table[:, 0][ids]
     offsets = np.arange(rows + 1, dtype=np.int64) * stride
-    return _string_array(rows, offsets, data.reshape(-1))
+    return string_array(rows, offsets, data.reshape(-1))
 
 
-def _string_array(rows: int, offsets: np.ndarray, data: np.ndarray | pa.Buffer) -> pa.Array:
-    """A string column from its row offsets (int64, starting at 0) and its bytes."""
+def string_array(rows: int, offsets: np.ndarray, data: np.ndarray | pa.Buffer) -> pa.Array:
+    """A string column from its row offsets (any integer array, starting at 0) and its bytes;
+    a ``large_string`` column once the text passes int32 offsets."""
     if not isinstance(data, pa.Buffer):
         data = pa.py_buffer(data)
     if offsets[-1] < 2**31 - 1:
         return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets.astype(np.int32)), data)
-    return pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), data)
+    return pa.LargeStringArray.from_buffers(rows, pa.py_buffer(np.ascontiguousarray(offsets, dtype=np.int64)), data)
 
 
 def list_array(values: np.ndarray, type_: pa.DataType | None = None) -> pa.Array:
@@ -146,4 +147,4 @@ def constant_strings(value: str, rows: int) -> pa.Array:
     """A string column repeating one value (without a Python list of ``rows`` strings)."""
     encoded = np.frombuffer(value.encode(), dtype=np.uint8)
     offsets = np.arange(rows + 1, dtype=np.int64) * encoded.size
-    return _string_array(rows, offsets, np.tile(encoded, rows))
+    return string_array(rows, offsets, np.tile(encoded, rows))

@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import HFReasoningError
-from ..text import Vocab, list_array
+from ..text import Vocab, list_array, string_array
 from . import register
 from .base import Instances, Task, length_groups, positive_lengths, split_completion
 
@@ -124,13 +124,6 @@ def _large_piece_strings() -> pa.Array:
     return PIECE_STRINGS.cast(pa.large_string())
 
 
-def _string_column(rows: int, offsets: np.ndarray, data) -> pa.Array:
-    """A string column from its row offsets (from 0) and its bytes (large_string above 2 GiB)."""
-    if offsets[-1] < 2**31:
-        return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets.astype(np.int32, copy=False)), data)
-    return pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets.astype(np.int64, copy=False)), data)
-
-
 def render_pieces(ids: np.ndarray) -> pa.Array:
     """The text of each row of a (rows, width) matrix of piece ids: its pieces back to back.
 
@@ -144,7 +137,7 @@ def render_pieces(ids: np.ndarray) -> pa.Array:
     text = table.take(pa.array(ids.reshape(-1)))
     _, piece_offsets, data = text.buffers()
     ends = np.frombuffer(piece_offsets, dtype=np.int64 if large else np.int32, count=ids.size + 1)[::width]
-    return _string_column(rows, np.ascontiguousarray(ends), data)
+    return string_array(rows, ends, data)
 
 
 def number_text(values: np.ndarray, numbers: int, end: str | None) -> pa.Array:
@@ -160,7 +153,7 @@ def number_text(values: np.ndarray, numbers: int, end: str | None) -> pa.Array:
         np.add(values, ord("0"), out=data[:, 0:2 * n:2], casting="unsafe")  # the digit characters
         if end:
             data[:, -1] = ord(end)
-        return _string_column(rows, np.arange(rows + 1, dtype=np.int64) * stride, pa.py_buffer(data))
+        return string_array(rows, np.arange(rows + 1, dtype=np.int64) * stride, data.reshape(-1))
     if numbers <= PAIRED and end is not None:
         pairs = (n + 1) // 2
         halves = np.empty((rows, 2 * pairs), dtype=np.uint8)

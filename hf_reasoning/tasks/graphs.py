@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import HFReasoningError
-from ..text import Vocab, _string_array, ragged_list_array, render, render_ragged
+from ..text import Vocab, ragged_list_array, string_array, render, render_ragged
 from . import register
 from .base import Group, Instances, Scale, Task, answer_column, distinct_draws, random_permutations, split_completion
 
@@ -58,7 +58,7 @@ def edge_list_text(edges: np.ndarray, src: np.ndarray, dst: np.ndarray) -> pa.St
     query["tail"].view(np.uint32)[...] = NAME_WORD[src]
     query["head"].view(np.uint32)[...] = NAME_WORD[dst]
     offsets = np.arange(rows + 1, dtype=np.int64) * record.dtype.itemsize
-    return _string_array(rows, offsets, record.view(np.uint8))
+    return string_array(rows, offsets, record.view(np.uint8))
 
 
 def label_completion(states: np.ndarray | None, label: np.ndarray, inductive: bool) -> np.ndarray:
