@@ -12,6 +12,7 @@ dataset behind.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -39,11 +40,17 @@ def split_files(config: str, split: str, rows: int) -> list[str]:
 def write_config(build: ConfigBuild, repo_dir: Path) -> None:
     """The Parquet shards of one config. Each file keeps its table's schema metadata, where the
     ``datasets`` features live (key ``huggingface``): ``load_dataset`` reads them from the file and
-    so gets the exact feature types back (an ``Image`` column decodes to PIL images)."""
+    so gets the exact feature types back (an ``Image`` column decodes to PIL images).
+
+    Records on ``build`` what the dataset card needs: the files' sha256 fingerprint (it goes into
+    the card's ``configs:`` entry, which is what keeps ``load_dataset``'s cache from serving another
+    build's rows, see :func:`hf_reasoning.cards.dataset_card`) and the split sizes."""
     for split, table in build.tables.items():  # checked before any file is written
         if not (table.schema.metadata or {}).get(b"huggingface"):
             raise HFReasoningError(f"split {split!r} of {build.config!r} has no datasets features in its schema; "
                                    "allowed: tables from hf_reasoning.splits.build_config")
+    digest = hashlib.sha256()
+    build.file_bytes = 0
     for split, table in build.tables.items():
         files = split_files(build.config, split, table.num_rows)
         for i, rel in enumerate(files):
@@ -51,6 +58,20 @@ def write_config(build: ConfigBuild, repo_dir: Path) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             shard = table.slice(i * SHARD_ROWS, SHARD_ROWS)
             pq.write_table(shard, path, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+            build.file_bytes += _hash_file(path, digest, rel)
+        build.split_bytes[split] = table.nbytes
+    build.fingerprint = digest.hexdigest()
+
+
+def _hash_file(path: Path, digest, name: str) -> int:
+    """Add a file's name and bytes to ``digest``; its size."""
+    digest.update(f"{name}\0".encode())
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+            size += len(chunk)
+    return size
 
 
 def _write_repo_into(task_name: str, repo_dir: Path, scale: str, seed: int, configs: list[str],
@@ -190,9 +211,10 @@ def load_config(dataset: str | os.PathLike, config: str, **kwargs):
     local folders.
 
     datasets caches a local folder's config under the folder's *name* and a hash that ignores
-    the Parquet files, so two folders called ``parity`` (say, built with two seeds), or one
-    folder rebuilt, would silently load the first one's rows. A local folder therefore gets
-    its own cache directory keyed by its path and the size and mtime of every file; Hub repos
+    the Parquet files (docs/datasets_local_cache.md). Folders written by hf_reasoning ≥ 0.5.0
+    carry each config's data fingerprint in the card, which makes plain ``load_dataset`` right;
+    this loader is right also for older folders and folders edited by hand: a local folder gets
+    its own cache directory keyed by its path and the size and mtime of every file. Hub repos
     keep the normal cache, whose key has the revision.
     """
     import hashlib

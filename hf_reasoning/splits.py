@@ -130,6 +130,10 @@ class ConfigBuild:
     overlap_groups: list[str] = field(default_factory=list)
     shared_rows: int = 0  # train rows whose instance is also in an evaluation split
     rows: dict[str, int] = field(default_factory=dict)  # split -> rows
+    # filled in when the config is written (hub.write_config), for the dataset card
+    split_bytes: dict[str, int] = field(default_factory=dict)  # split -> Arrow bytes in memory
+    file_bytes: int = 0  # Parquet bytes on disk
+    fingerprint: str = ""  # sha256 of the config's Parquet files, in order
 
 
 def sample_group(task: Task, cfg, fmt: str, group: Group, count: int, streams: SplitStreams,
