@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 
 from ..errors import HFReasoningError
 from ..text import Vocab, list_array, string_array
-from . import register
+from .registry import register
 from .base import Instances, Task, length_groups, positive_lengths, split_completion
 
 MAX_NUMBER = 1000  # number tokens 0..999

@@ -31,7 +31,7 @@ import pyarrow as pa
 from .. import analysis
 from ..errors import HFReasoningError, check_choice
 from ..text import Vocab, list_array, render
-from . import register
+from .registry import register
 from .base import Group, Instances, Scale, Task, split_completion
 
 TARGETS = ("pvr", "f1", "staircase", "x0x1", "mixed", "cyclic3", "sign3", "two_monomials", "parity")

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from ..errors import HFReasoningError
 from ..text import Vocab, list_array, render
-from . import register
+from .registry import register
 from .base import Group, Instances, Task, answer_column, split_completion
 
 VOCAB = Vocab(["0", "1", "=", "."])

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from ..errors import HFReasoningError
 from ..text import Vocab, digit_strings, render
-from . import register
+from .registry import register
 from .addition import HINT_FORMATS, HINT_TOKEN, TwoOperandTask
 from .base import Instances, split_completion
 

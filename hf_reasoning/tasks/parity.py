@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ..errors import HFReasoningError
 from ..text import Vocab, list_array, render
-from . import register
+from .registry import register
 from .base import Instances, Scale, Task, answer_column, length_groups, positive_lengths, random_subsets, split_completion
 
 VOCAB = Vocab([str(d) for d in range(10)] + ["=", ":", "#", ".", "_", "[", "]", ","])

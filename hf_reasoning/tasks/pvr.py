@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from ..errors import HFReasoningError, check_choice
 from ..text import Vocab, list_array, render
-from . import register
+from .registry import register
 from .base import Group, Instances, Scale, Task, answer_column, split_completion
 
 VOCAB = Vocab([str(d) for d in range(10)] + ["=", "."])
