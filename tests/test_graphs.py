@@ -19,7 +19,9 @@ from hf_reasoning.tasks import get_task
 CYCLE_NS = range(2, 11)
 OOD_TRAIN = (6, 18, 6)  # two cycles (6, 18) vs one of 24, query distance 6
 OOD_TEST = (12, 12, 12)
-IMPLICATION_OOD_SIZES = {(2, 2, 10, 10), (4, 10, 10)}
+# abbe2024's valid_OOD_2 (train.py, mode "ER"): the cycle family fixes the label. Group name →
+# (cycle sizes, label, query distance along the first cycle; -1: to another cycle)
+IMPLICATION_OOD = {"cycles_2_2_10_10": ((2, 2, 10, 10), 0, -1), "cycles_4_10_10_d2": ((4, 10, 10), 1, 2)}
 
 
 def fmt_of(config: str) -> str:
@@ -208,11 +210,23 @@ def check_implications_row(row: dict, config: str, split: str) -> str:
     else:
         assert row["distance"] == -1
     if split == "ood":
-        sizes = tuple(int(x) for x in row["group"].split("_")[1:])
-        assert row["group"].startswith("cycles_") and sizes in IMPLICATION_OOD_SIZES
+        assert row["group"] in IMPLICATION_OOD, row["group"]
+        sizes, family_label, family_distance = IMPLICATION_OOD[row["group"]]
         assert len(vertices) == sum(sizes) == 24
-        _, cycle_of = cycle_structure(edges)
+        succ, cycle_of = cycle_structure(edges)
         assert sorted({id(c): len(c) for c in cycle_of.values()}.values()) == sorted(sizes)
+        # the family fixes the label (recomputed above by BFS from the edge list), and the query
+        # is the source's: from a vertex of the first (shortest) cycle ...
+        assert label == family_label
+        assert len(cycle_of[src]) == sizes[0]
+        if family_label == 1:  # ... to the vertex `distance` steps along it
+            assert dist[dst] == family_distance
+            v = src
+            for _ in range(family_distance):
+                v = succ[v]
+            assert v == dst
+        else:  # ... to a vertex of another cycle of the same size
+            assert cycle_of[dst] is not cycle_of[src] and len(cycle_of[dst]) == sizes[1]
     steps, y = completion_parts(row["completion"], fmt)
     assert y == str(label)
     if steps is not None:
@@ -339,10 +353,11 @@ def test_implications_balance_and_distances(read_split):
     distances = Counter(r["distance"] for r in rows if r["label"] == 1)
     assert set(distances) == {1, 2, 3, 4}
     ood = read_split("implications", "abbe2024-plain", "ood")
-    assert {tuple(int(x) for x in r["group"].split("_")[1:]) for r in ood} == IMPLICATION_OOD_SIZES
-    for sizes in IMPLICATION_OOD_SIZES:
-        group = [r for r in ood if r["group"] == "cycles_" + "_".join(map(str, sizes))]
-        assert 0.2 < sum(r["label"] for r in group) / len(group) < 0.8
+    assert {r["group"] for r in ood} == set(IMPLICATION_OOD)
+    for group, (_, family_label, family_distance) in IMPLICATION_OOD.items():
+        rows_of_group = [r for r in ood if r["group"] == group]
+        assert {(r["label"], r["distance"]) for r in rows_of_group} == {(family_label, family_distance)}
+    assert sum(r["label"] for r in ood) * 2 == len(ood)  # one family per label, as many rows each
     for split in ("train", "validation", "test"):
         assert {r["group"] for r in read_split("implications", "abbe2024-plain", split)} == {"random_graph"}
 

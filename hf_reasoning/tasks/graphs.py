@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ..errors import HFReasoningError
 from ..text import Vocab, ragged_list_array, string_array, render, render_ragged
-from . import register
+from .registry import register
 from .base import Group, Instances, Scale, Task, answer_column, distinct_draws, random_permutations, split_completion
 
 NAMES = 1000
@@ -213,14 +213,36 @@ class Cycles(Task):
 # -- implications ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class CycleFamily:
+    """An OOD family of implications: disjoint directed cycles of the given sizes, the query
+    from the first vertex of the first cycle. ``distance`` ≥ 1: to the vertex that far along
+    the first cycle (label 1); −1: to the first vertex of the second cycle (label 0). The
+    family fixes the label, as in abbe2024's ``valid_OOD_*`` sets (their ``create_sample``)."""
+
+    sizes: tuple[int, ...]
+    distance: int
+
+    @property
+    def label(self) -> int:
+        return int(self.distance > 0)
+
+    @property
+    def name(self) -> str:
+        return "cycles_" + "_".join(map(str, self.sizes)) + (f"_d{self.distance}" if self.distance > 0 else "")
+
+
+@dataclass(frozen=True)
 class ImplicationsConfig:
     """Random directed graph G(vertices, edges); query distances 1..max_distance when
-    connected, half of the queries unconnected. OOD: graphs made of directed cycles."""
+    connected, half of the queries unconnected. OOD: graphs made of directed cycles, one
+    family per label (abbe2024's ``valid_OOD_2``): every vertex has in- and out-degree 1, and
+    the source sits on a short cycle in both families, so degrees, and whether the source
+    is on a cycle, no longer give the answer away."""
 
     vertices: int = 24
     edges: int = 24
     max_distance: int = 4
-    ood_cycle_sizes: tuple[tuple[int, ...], ...] = ((2, 2, 10, 10), (4, 10, 10))
+    ood_families: tuple[CycleFamily, ...] = (CycleFamily((2, 2, 10, 10), -1), CycleFamily((4, 10, 10), 2))
     formats: tuple[str, ...] = GRAPH_FORMATS
 
 
@@ -313,9 +335,12 @@ class Implications(Task):
     description = (
         "A random directed graph G(n, m) (24 vertices, 24 edges); an edge `a > b` reads \"a implies b\". The "
         "query `a ? b ;` asks whether a directed path leads from a to b. Half of the queries are connected, at "
-        "distance 1..4 (uniform), half are not. The OOD split uses graphs made of directed cycles (sizes 2, 2, "
-        "10, 10 or 4, 10, 10), where local statistics such as degrees no longer give the answer away. `length` "
-        "is the number of vertices; the `distance` column is the query distance (−1 when unconnected)."
+        "distance 1..4 (uniform), half are not. The OOD split uses graphs made of directed cycles, where local "
+        "statistics such as degrees no longer give the answer away, and the cycle family fixes the label as in "
+        "abbe2024: group `cycles_2_2_10_10` (label 0: from a vertex of one 2-cycle to a vertex of the other "
+        "2-cycle) and group `cycles_4_10_10_d2` (label 1: from a vertex of the 4-cycle to the vertex 2 steps "
+        "along it), half of the OOD rows each. `length` is the number of vertices; the `distance` column is "
+        "the query distance (−1 when unconnected)."
     )
     format_docs = {
         "plain": "completion `y .` (y = 1 when a path exists).",
@@ -332,23 +357,33 @@ class Implications(Task):
             raise HFReasoningError(f"vertices={V}; allowed: 2..{MAX_VERTICES}")
         if not 1 <= cfg.edges <= V * (V - 1):
             raise HFReasoningError(f"edges={cfg.edges}; allowed: 1..{V * (V - 1)} for {V} vertices")
-        for sizes in cfg.ood_cycle_sizes:
+        for family in cfg.ood_families:
+            sizes = family.sizes
             if sum(sizes) > MAX_VERTICES or min(sizes) < 2:
                 raise HFReasoningError(
                     f"OOD cycle sizes {sizes}: allowed: each at least 2, at most {MAX_VERTICES} vertices in all")
+            if family.distance == -1 and len(sizes) < 2:
+                raise HFReasoningError(f"OOD family {sizes} with distance -1 needs a second cycle; allowed: 2+ cycles")
+            if family.distance != -1 and not 1 <= family.distance < sizes[0]:
+                raise HFReasoningError(
+                    f"OOD query distance {family.distance} on a first cycle of {sizes[0]}; allowed: -1 or 1..{sizes[0] - 1}")
 
     def train_groups(self, cfg):
         return [(Group("random_graph", cfg.vertices, None), 1.0)]
 
     def ood_groups(self, cfg):
-        return [Group("cycles_" + "_".join(map(str, s)), sum(s), tuple(s)) for s in cfg.ood_cycle_sizes]
+        return [Group(family.name, sum(family.sizes), family) for family in cfg.ood_families]
 
     def sample(self, cfg, fmt, group, n, rng, layout_rng):
         # the label and the wanted distance are drawn first and kept: a row whose graph has
         # no such query is redrawn with the same wish, so labels stay 50/50 and connected
         # distances uniform (dropping such rows would favour unconnected, short queries)
-        label = rng.integers(0, 2, size=n, dtype=np.int8)
-        want = np.where(label == 1, rng.integers(1, cfg.max_distance + 1, size=n), -1).astype(np.int16)
+        if group.params is None:
+            label = rng.integers(0, 2, size=n, dtype=np.int8)
+            want = np.where(label == 1, rng.integers(1, cfg.max_distance + 1, size=n), -1).astype(np.int16)
+        else:  # a cycle family: one label, one query (every draw succeeds)
+            label = np.full(n, group.params.label, dtype=np.int8)
+            want = np.full(n, group.params.distance, dtype=np.int16)
         V = group.length
         todo, found, drawn = np.arange(n), [], []
         while todo.size:
@@ -383,11 +418,12 @@ class Implications(Task):
         and a source; it succeeds when the source has a vertex at that distance (and, in
         G(n, m), no edge repeats). Returns the successful tries: their index, edges (E, k),
         the breadth-first layers from the source up to the destination's (all of them when
-        unreachable), the source and a uniform destination at the wished distance."""
+        unreachable), the source and a uniform destination at the wished distance. In a cycle
+        family (``group.params``) every try succeeds: the family fixes the query."""
         V, m = group.length, want.shape[0]
-        src = rng.integers(0, V, size=m).astype(np.int16)
-        uniform = rng.random(m)
         if group.params is None:
+            src = rng.integers(0, V, size=m).astype(np.int16)
+            uniform = rng.random(m)
             # i.i.d. edges without self-loops, kept where distinct: a uniform G(n, m) in uniform
             # order. The checks are independent of each other, so the cheap ones come first: a
             # connected query needs an edge out of src, known before the heads are drawn.
@@ -399,12 +435,18 @@ class Implications(Task):
             distinct = distinct_edges(tail * V + head, V * V)
             index, tail, head = index[distinct], tail[:, distinct], head[:, distinct]
         else:
-            # the cycles, with randomly relabelled vertices, in random edge order
+            # the cycles, with randomly relabelled vertices, in random edge order; the query as
+            # in abbe2024: from the first vertex of the first cycle (local vertex 0) to the
+            # vertex `distance` along it, or to the first vertex of the second cycle
+            family: CycleFamily = group.params
             relabel = random_permutations(rng, m, V).astype(np.int16)
-            local = cycle_graph(group.params)[random_permutations(rng, m, V)]  # (m, V, 2)
+            local = cycle_graph(family.sizes)[random_permutations(rng, m, V)]  # (m, V, 2)
             rows = np.arange(m)[:, None]
             tail, head = relabel[rows, local[:, :, 0]].T, relabel[rows, local[:, :, 1]].T
-            index = np.arange(m)
+            src = relabel[:, 0]
+            dst = relabel[:, family.distance if family.distance > 0 else family.sizes[0]]
+            layers, _ = bfs_layers(tail, head, src, np.where(want > 0, want, V), V)
+            return np.arange(m), tail, head, layers, src, dst
         want, src = want[index], src[index]
         layers, reached = bfs_layers(tail, head, src, np.where(want > 0, want, V), V)
         everything = mask_dtype(V)((1 << V) - 1)
