@@ -10,10 +10,13 @@ import os as _os
 # when torch is imported after this package, and a value the user set is kept.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# the `evaluate` metric's folder, installed with the package: evaluate.load(OOD_ACCURACY) from any folder
+OOD_ACCURACY = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "metrics", "ood_accuracy")
+
 from .errors import HFReasoningError  # noqa: E402
 from .splits import build_config, build_dataset, list_tasks, stream_train  # noqa: E402
 
-__all__ = ["HFReasoningError", "build_config", "build_dataset", "list_tasks", "stream_train", "write_repo", "__version__"]
+__all__ = ["OOD_ACCURACY", "HFReasoningError", "build_config", "build_dataset", "list_tasks", "stream_train", "write_repo", "__version__"]
 
 
 def write_repo(*args, **kwargs):

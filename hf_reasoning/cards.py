@@ -306,9 +306,18 @@ def _fmt3(x) -> str:
     return "—" if x is None else f"{x:.3f}"
 
 
-def _rows(blocks: dict | None) -> list[dict]:
-    return [{"name": name, "accuracy": _fmt3(b["accuracy"]), "ci": f"[{b['ci95'][0]:.3f}, {b['ci95'][1]:.3f}]",
-             "n": b["n"]} for name, b in (blocks or {}).items()]
+def _ci_text(block: dict | None) -> str:
+    return f"[{block['ci95'][0]:.3f}, {block['ci95'][1]:.3f}]" if block and block.get("ci95") else ""
+
+
+def _rows(answer_blocks: dict | None, exact_blocks: dict | None = None) -> list[dict]:
+    """Table rows: answer accuracy and exact match (``—`` where not measured) per name."""
+    rows = []
+    for name, b in (answer_blocks or {}).items():
+        e = (exact_blocks or {}).get(name)
+        rows.append({"name": name, "accuracy": _fmt3(b["accuracy"]), "ci": _ci_text(b),
+                     "exact": _fmt3(e["accuracy"]) if e else "—", "exact_ci": _ci_text(e), "n": b["n"]})
+    return rows
 
 
 def _count_parameters(run_dir: Path) -> int | None:
@@ -326,17 +335,22 @@ def _count_parameters(run_dir: Path) -> int | None:
 
 
 def model_card_evaluations(evaluations: Sequence[dict], dataset_id: str | None = None) -> list[EvalResult]:
-    """One ``EvalResult`` (metric ``accuracy``) per evaluated dataset config and split."""
+    """One ``EvalResult`` per evaluated dataset config, split and score: ``accuracy`` (answer
+    accuracy) and ``exact_match`` (the whole completion, fillers masked)."""
+    from .evaluation import metric_summary
+
     results = []
     for evaluation in evaluations:
         dataset = dataset_id or _dataset_id(str(evaluation.get("dataset", "hf_reasoning")))
-        for split, block in (evaluation["results"].get("per_split") or {}).items():
-            if block.get("accuracy") is None:
-                continue
-            results.append(EvalResult(
-                task_type="text-generation", task_name="Text Generation", dataset_type=dataset, dataset_name=dataset,
-                dataset_config=evaluation["config"], dataset_split=split, metric_type="accuracy",
-                metric_name=f"accuracy ({split})", metric_value=float(block["accuracy"])))
+        for metric_type, label in (("accuracy", "answer accuracy"), ("exact_match", "exact match")):
+            summary = metric_summary(evaluation["results"], "answer_accuracy" if metric_type == "accuracy" else metric_type)
+            for split, block in ((summary or {}).get("per_split") or {}).items():
+                if block.get("accuracy") is None:
+                    continue
+                results.append(EvalResult(
+                    task_type="text-generation", task_name="Text Generation", dataset_type=dataset, dataset_name=dataset,
+                    dataset_config=evaluation["config"], dataset_split=split, metric_type=metric_type,
+                    metric_name=f"{label} ({split})", metric_value=float(block["accuracy"])))
     return results
 
 
@@ -425,6 +439,7 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
     dataset = dataset_id or _dataset_id(training_dataset or (evaluations[0].get("dataset", "") if evaluations else ""))
     model_name = repo_id.split("/")[-1] if repo_id else run_dir.name
     eval_results = model_card_evaluations(evaluations, dataset_id)
+    from .evaluation import metric_summary
     from_scratch = is_preset(str(args.get("model", "tiny")))
     base_model = None if from_scratch or not _is_hub_id(str(args.get("model"))) else str(args["model"])
     card_data = ModelCardData(
@@ -437,17 +452,20 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
               *([task.name] if task else []), *([fmt] if fmt else [])],
         datasets=[dataset] if _is_hub_id(dataset) else None,
         base_model=base_model,
-        metrics=["accuracy"],
+        metrics=["accuracy", "exact_match"],
         eval_results=eval_results or None,
         hf_reasoning={
             "task": task_name, "config": train_config, "format": fmt,
             "evaluations": [{
                 "dataset": dataset_id or _dataset_id(str(e.get("dataset", ""))), "config": e["config"],
                 "train_max_length": e["results"].get("train_max_length"),
+                "headline": e["results"].get("headline", "answer_accuracy"),
                 "generalization_length": e["results"].get("generalization_length"),
                 "generalization_ratio": e["results"].get("generalization_ratio"),
                 "threshold": e["results"].get("threshold"),
                 "accuracy_per_length": {k: b["accuracy"] for k, b in (e["results"].get("lengths") or {}).items()},
+                **{f"{m}_per_length": {k: b["accuracy"] for k, b in ((metric_summary(e["results"], m) or {}).get("lengths") or {}).items()}
+                   for m in ("answer_accuracy", "exact_match")},
             } for e in evaluations],
         },
     )
@@ -476,23 +494,30 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
     rendered_evaluations = []
     for e in evaluations:
         r = e["results"]
+        answer, exact = metric_summary(r, "answer_accuracy") or {}, metric_summary(r, "exact_match")
+        headline = r.get("headline", "answer_accuracy")
         summary_line = ""
         if r.get("lengths") is not None:
-            gl = r.get("generalization_length")
-            summary_line = (f"Generalisation length (largest tested length with accuracy ≥ {r.get('threshold')}): "
-                            f"**{gl if gl is not None else 'none'}**"
-                            + (f", {r['generalization_ratio']:.2f}× the largest training length ({r.get('train_max_length')})"
-                               if r.get("generalization_ratio") else "") + ".")
-        if r.get("exact_match") is not None:
-            summary_line += f" Whole-completion exact match: {r['exact_match']:.3f}."
+            parts = []
+            for name, s in (("exact match", exact), ("answer accuracy", answer)):
+                if s:
+                    gl = s.get("generalization_length")
+                    parts.append(f"by {name}: **{gl if gl is not None else 'none'}**"
+                                 + (f" ({s['generalization_ratio']:.2f}× the largest training length, "
+                                    f"{r.get('train_max_length')})" if s.get("generalization_ratio") else ""))
+            summary_line = (f"Generalisation length (largest tested length with accuracy ≥ {r.get('threshold')}) "
+                            + "; ".join(parts) + ".")
+        overall = {"name": "**all**", "accuracy": _fmt3(answer.get("accuracy")),
+                   "ci": _ci_text({"ci95": answer["accuracy_ci95"]}) if answer.get("accuracy_ci95") else "",
+                   "exact": _fmt3(exact["accuracy"]) if exact else "—",
+                   "exact_ci": _ci_text({"ci95": exact["accuracy_ci95"]}) if exact else "", "n": r.get("n")}
         lengths = e.get("train_lengths")
         rendered_evaluations.append({
             "config": e["config"], "dataset": dataset_id or _dataset_id(str(e.get("dataset", ""))),
             "method": f"{e.get('method', 'cached')} inductive decoder" if is_inductive_format(e.get("format", fmt)) else "`model.generate`",
-            "splits": _rows(r.get("per_split")) + [{"name": "**all**", "accuracy": _fmt3(r.get("accuracy")),
-                                                     "ci": f"[{r['accuracy_ci95'][0]:.3f}, {r['accuracy_ci95'][1]:.3f}]"
-                                                     if r.get("accuracy_ci95") else "", "n": r.get("n")}],
-            "lengths": _rows(r.get("lengths")),
+            "headline": "exact match" if headline == "exact_match" else "answer accuracy",
+            "splits": _rows(answer.get("per_split"), (exact or {}).get("per_split")) + [overall],
+            "lengths": _rows(answer.get("lengths"), (exact or {}).get("lengths")),
             "train_range": f"{lengths[0]}..{lengths[1]}" if lengths else "unknown",
             "summary": summary_line.strip(),
         })

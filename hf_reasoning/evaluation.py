@@ -1,5 +1,6 @@
-"""Scoring generated completions: accuracy overall / in distribution / OOD / per group,
-Wilson intervals, exact match, the generalisation length; plots, tables and whole runs.
+"""Scoring generated completions: answer accuracy and exact match, overall / in distribution /
+OOD / per group / per length, with Wilson intervals and the generalisation length; plots,
+tables and whole runs.
 
 The scoring functions need neither ``evaluate`` nor a model:
 
@@ -8,35 +9,63 @@ The scoring functions need neither ``evaluate`` nor a model:
 >>> r["accuracy"]
 0.5
 
+Two scores per row:
+
+* *answer accuracy*: the answer of a prediction, extracted by the format's documented rule
+  (``Task.parse_answer``: the last state for inductive formats, never the random fillers of
+  addition), equals the reference answer;
+* *exact match*: the whole completion, scratchpad or states included, equals the reference
+  completion token by token (``Task.exact_match``). Where a format writes unpredictable filler
+  letters (addition ``inductive``: the register after ``$``; addition ``shift``: every letter),
+  those positions are masked out: any letter there is right, but the number of tokens and every
+  other token (digits, pointers, carries, the ``c``/``r`` labels, separators) must match.
+
+The *headline* ``accuracy`` of a result, and the generalisation length, is the score that
+``Task.headline_metric(fmt)`` names: exact match for formats whose completion is more than the
+answer (scratchpad, inductive, shift, index hints), where a wrong derivation can still end on
+the right answer (a binary answer is right half of the time by luck); answer accuracy for
+answer-only formats (plain, reversed), where the two coincide. Exact match needs the reference
+completions; without them the headline is answer accuracy. Both are always reported, under
+``answer_accuracy`` and ``exact_match``.
+
 Rules:
 
-* With a ``task`` (name or task object) and ``fmt``, the answer of a prediction is extracted
-  by the format's documented rule (``Task.parse_answer``: the last state for inductive
-  formats, never the random fillers of addition) and compared with the reference answer.
-  Without a task, a prediction is right iff its whitespace-normalised text equals the
-  reference's.
+* Text is compared as *canonical tokens* (:func:`canonical_tokens`), so that scoring gives the
+  same result on ``tokenizer.decode(tokenizer(text).input_ids, skip_special_tokens=True)`` as on
+  the text itself: decoders change the spacing around punctuation (WordPiece's clean-up writes
+  ``1 , 0 _ , 1 .`` as ``1, 0 _, 1.``) and uncased tokenizers lowercase. Every punctuation
+  character is split into its own token, the text is lowercased when the task's vocabulary is,
+  and vocabulary tokens that mix punctuation and digits (``-1.25``) are joined back.
+* Without a task, a prediction is right iff its canonical tokens equal the reference's.
 * Malformed predictions (None, empty, truncated, garbage, no end token ``.``) are wrong and
   never raise. ``require_end=True`` (default) also counts a prediction with no ``.`` as wrong,
   even if its answer could be read, since the model never finished.
-* *Generalisation length*: the largest tested length whose accuracy is ≥ ``threshold``
-  (default 0.9), and its ratio to the largest training length. ``generalization_length_contiguous``
-  is the stricter variant: every tested length up to it passes.
+* *Generalisation length*: the largest tested length whose headline accuracy is ≥
+  ``threshold`` (default 0.9), and its ratio to the largest training length.
+  ``generalization_length_contiguous`` is the stricter variant: every tested length up to it
+  passes.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "answer_of",
+    "canonical_tokens",
     "evaluate_run",
     "generate_sharded",
+    "headline_metric",
+    "is_exact_match",
     "merge_shards",
+    "metric_summary",
     "plan_batches",
     "plot_accuracy_vs_length",
     "print_results",
@@ -46,6 +75,8 @@ __all__ = [
 ]
 
 Z95 = 1.959963984540054
+METRICS = ("answer_accuracy", "exact_match")
+METRIC_LABELS = {"answer_accuracy": "answer accuracy", "exact_match": "exact match"}
 
 
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -59,10 +90,6 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def _normalise(text: Any) -> str:
-    return " ".join(str(text).split()) if text is not None else ""
-
-
 def _resolve_task(task):
     if task is None or not isinstance(task, str):
         return task
@@ -71,21 +98,93 @@ def _resolve_task(task):
     return get_task(task)
 
 
+# a run of letters/digits, or any other single non-space character (punctuation, `_`)
+_ATOM = re.compile(r"[^\W_]+|\S")
+
+
+@lru_cache(maxsize=None)
+def _vocab_rules(tokens: tuple[str, ...]) -> tuple[bool, dict[str, list[tuple[str, ...]]]]:
+    """Whether a vocabulary is all lowercase, and its tokens that are several atoms
+    (``-1.25`` → ``- 1 . 25``), indexed by their first atom, longest first."""
+    lowercase = all(t == t.lower() for t in tokens)
+    compound: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for token in tokens:
+        atoms = tuple(_ATOM.findall(token))
+        if len(atoms) > 1:
+            compound[atoms[0]].append(atoms)
+    for first in compound:
+        compound[first].sort(key=len, reverse=True)
+    return lowercase, dict(compound)
+
+
+def canonical_tokens(text: Any, task=None) -> list[str]:
+    """The tokens of a text whatever spacing a tokenizer's decoder gave it (see the module
+    docstring); ``[]`` for None. A reference completion is its own canonical form."""
+    if text is None:
+        return []
+    text = str(text)
+    task = _resolve_task(task)
+    if task is None:
+        return _ATOM.findall(text)
+    lowercase, compound = _vocab_rules(tuple(task.vocab.tokens))
+    atoms = _ATOM.findall(text.lower() if lowercase else text)
+    if not compound:
+        return atoms
+    out, i = [], 0
+    while i < len(atoms):
+        for candidate in compound.get(atoms[i], ()):
+            if tuple(atoms[i:i + len(candidate)]) == candidate:
+                out.append("".join(candidate))
+                i += len(candidate)
+                break
+        else:
+            out.append(atoms[i])
+            i += 1
+    return out
+
+
 def answer_of(prediction: Any, task=None, fmt: str | None = None, *, require_end: bool = True) -> str | None:
     """The answer a prediction gives, or None if it is malformed (never raises)."""
     try:
-        text = _normalise(prediction)
-        if not text:
-            return None
-        if require_end and text.split()[-1] != ".":
-            return None
         task = _resolve_task(task)
+        tokens = canonical_tokens(prediction, task)
+        if not tokens:
+            return None
+        if require_end and tokens[-1] != ".":
+            return None
+        text = " ".join(tokens)
         if task is None or fmt is None:
             return text
         answer = task.parse_answer(fmt, text)
         return None if answer is None else str(answer)
     except Exception:  # noqa: BLE001  (a malformed prediction is wrong, never an error)
         return None
+
+
+def is_exact_match(prediction: Any, reference_completion: Any, task=None, fmt: str | None = None) -> bool:
+    """Whether a prediction is the whole reference completion (canonical tokens; with a task and
+    format, by ``Task.exact_match``, which masks out filler letters). Never raises."""
+    try:
+        task = _resolve_task(task)
+        predicted = canonical_tokens(prediction, task)
+        reference = canonical_tokens(reference_completion, task)
+        if not predicted:
+            return False
+        if task is None or fmt is None:
+            return predicted == reference
+        return bool(task.exact_match(fmt, " ".join(predicted), " ".join(reference)))
+    except Exception:  # noqa: BLE001  (a malformed prediction is wrong, never an error)
+        return False
+
+
+def headline_metric(task=None, fmt: str | None = None, *, has_exact_match: bool = True) -> str:
+    """``"exact_match"`` or ``"answer_accuracy"``: the headline score of a format (module docstring)."""
+    task = _resolve_task(task)
+    if not has_exact_match:
+        return "answer_accuracy"
+    if task is None or fmt is None:
+        return "exact_match"  # no task: a prediction is scored by its whole text
+    return task.headline_metric(fmt)
 
 
 def _sort_key(group: str):
@@ -99,6 +198,54 @@ def _accuracy_block(flags: Sequence[bool]) -> dict:
     n, k = len(flags), int(sum(flags))
     low, high = wilson_interval(k, n)
     return {"accuracy": (k / n) if n else None, "correct": k, "n": n, "ci95": [low, high]}
+
+
+def _metric_summary(flags: list[bool], ood: list[bool] | None, splits, groups, lengths,
+                    train_max_length: int | None, threshold: float) -> dict:
+    """One score's blocks: overall, in distribution / OOD, per split, group and length, and
+    the generalisation length it reaches."""
+    overall = _accuracy_block(flags)
+    out: dict[str, Any] = {"accuracy": overall["accuracy"], "accuracy_ci95": overall["ci95"],
+                           "correct": overall["correct"], "n": overall["n"]}
+    if ood is not None:
+        out["in_distribution"] = _accuracy_block([c for c, o in zip(flags, ood) if not o]) if not all(ood) else None
+        out["ood"] = _accuracy_block([c for c, o in zip(flags, ood) if o]) if any(ood) else None
+    else:
+        out["in_distribution"] = out["ood"] = None
+    out["per_split"] = out["groups"] = out["lengths"] = None
+    if splits is not None:
+        by_split = defaultdict(list)
+        for c, s in zip(flags, splits):
+            by_split[s].append(c)
+        out["per_split"] = {s: _accuracy_block(f) for s, f in by_split.items()}
+    if groups is not None:
+        by_group = defaultdict(list)
+        for c, g in zip(flags, groups):
+            by_group[g].append(c)
+        out["groups"] = {g: _accuracy_block(by_group[g]) for g in sorted(by_group, key=_sort_key)}
+    out["generalization_length"] = out["generalization_length_contiguous"] = out["generalization_ratio"] = None
+    if lengths is not None:
+        by_length = defaultdict(list)
+        for c, x in zip(flags, lengths):
+            by_length[x].append(c)
+        blocks = {x: _accuracy_block(by_length[x]) for x in sorted(by_length)}
+        out["lengths"] = {str(x): b for x, b in blocks.items()}
+        passing = [x for x, b in blocks.items() if b["accuracy"] >= threshold]
+        out["generalization_length"] = max(passing) if passing else None
+        contiguous = None
+        for x, b in blocks.items():
+            if b["accuracy"] < threshold:
+                break
+            contiguous = x
+        out["generalization_length_contiguous"] = contiguous
+        if out["generalization_length"] is not None and train_max_length:
+            out["generalization_ratio"] = out["generalization_length"] / train_max_length
+    return out
+
+
+# the keys of a metric summary that the result also carries at its top level (the headline's)
+_HEADLINE_KEYS = ("accuracy", "accuracy_ci95", "correct", "in_distribution", "ood", "per_split", "groups", "lengths",
+                  "generalization_length", "generalization_length_contiguous", "generalization_ratio")
 
 
 def score(
@@ -115,20 +262,26 @@ def score(
     threshold: float = 0.9,
     require_end: bool = True,
 ) -> dict:
-    """Score predictions against reference answers (see the module docstring for the rules).
+    """Score predictions against reference answers and completions (rules: module docstring).
 
     ``references``: the ``answer`` column (or, with no task, reference completions).
     ``groups``: a group tag per row (defaults to ``lengths``). ``splits``: the split of each row;
     rows of the ``ood`` split are out of distribution; without ``splits``, rows longer than
-    ``train_max_length`` are. ``reference_completions``: the ``completion`` column, for the
-    whole-completion exact match. ``train_max_length``: the largest training length
-    (defaults to the largest length among in-distribution rows, when ``splits`` says which).
+    ``train_max_length`` are. ``reference_completions``: the ``completion`` column, for exact
+    match. ``train_max_length``: the largest training length (defaults to the largest length
+    among in-distribution rows, when ``splits`` says which).
 
-    Returns a JSON-serialisable dict: ``accuracy``, ``accuracy_ci95``, ``n``,
-    ``in_distribution`` / ``ood`` (accuracy blocks or None), ``groups`` (group → block),
-    ``lengths`` (length → block), ``per_split``, ``exact_match`` (or None),
-    ``generalization_length``, ``generalization_length_contiguous``, ``generalization_ratio``,
-    ``train_max_length``, ``threshold``.
+    Returns a JSON-serialisable dict:
+
+    * ``answer_accuracy`` and ``exact_match`` (None without reference completions when a task
+      is given): each a summary with ``accuracy``, ``accuracy_ci95``, ``correct``, ``n``,
+      ``in_distribution`` / ``ood`` (blocks ``accuracy``, ``correct``, ``n``, ``ci95``, or None),
+      ``per_split``, ``groups``, ``lengths`` (name → block), ``generalization_length``,
+      ``generalization_length_contiguous``, ``generalization_ratio``;
+    * ``headline``: which of the two the format's headline is; the headline summary's keys are
+      repeated at the top level (``accuracy``, ``in_distribution``, ``lengths``,
+      ``generalization_length``, …);
+    * ``n``, ``train_max_length``, ``threshold``.
     """
     predictions, references = list(predictions), list(references)
     n = len(predictions)
@@ -140,11 +293,17 @@ def score(
             raise ValueError(f"{name} has {len(column)} entries for {n} predictions; allowed: one per prediction")
     task = _resolve_task(task)
     use_task = task is not None and fmt is not None
-    correct = []
-    for prediction, reference in zip(predictions, references):
-        answer = answer_of(prediction, task, fmt, require_end=require_end)
-        expected = str(reference).strip() if use_task else _normalise(reference)
-        correct.append(answer is not None and answer == expected)
+    if use_task:
+        answers = [answer_of(p, task, fmt, require_end=require_end) for p in predictions]
+        answer_flags = [a is not None and a == str(r).strip() for a, r in zip(answers, references)]
+        exact_flags = ([is_exact_match(p, c, task, fmt) for p, c in zip(predictions, reference_completions)]
+                       if reference_completions is not None else None)
+    else:  # no task: the references are completions, and both scores are the whole-text match
+        answer_flags = [answer_of(p, require_end=require_end) is not None and is_exact_match(p, r)
+                        for p, r in zip(predictions, references)]
+        exact_flags = ([answer_of(p, require_end=require_end) is not None and is_exact_match(p, c)
+                        for p, c in zip(predictions, reference_completions)]
+                       if reference_completions is not None else answer_flags)
     lengths = [int(x) for x in lengths] if lengths is not None else None
     groups = [str(g) for g in groups] if groups is not None else ([str(x) for x in lengths] if lengths else None)
 
@@ -158,55 +317,25 @@ def score(
     else:
         ood = None
 
-    result: dict[str, Any] = {"n": n, "threshold": threshold, "train_max_length": train_max_length}
-    overall = _accuracy_block(correct)
-    result["accuracy"], result["accuracy_ci95"], result["correct"] = overall["accuracy"], overall["ci95"], overall["correct"]
-    if ood is not None:
-        result["in_distribution"] = _accuracy_block([c for c, o in zip(correct, ood) if not o]) if not all(ood) else None
-        result["ood"] = _accuracy_block([c for c, o in zip(correct, ood) if o]) if any(ood) else None
-    else:
-        result["in_distribution"] = result["ood"] = None
-    if splits is not None:
-        by_split = defaultdict(list)
-        for c, s in zip(correct, splits):
-            by_split[s].append(c)
-        result["per_split"] = {s: _accuracy_block(f) for s, f in by_split.items()}
-    else:
-        result["per_split"] = None
-    if groups is not None:
-        by_group = defaultdict(list)
-        for c, g in zip(correct, groups):
-            by_group[g].append(c)
-        result["groups"] = {g: _accuracy_block(by_group[g]) for g in sorted(by_group, key=_sort_key)}
-    else:
-        result["groups"] = None
-    if reference_completions is not None:
-        exact = [p is not None and _normalise(p) == _normalise(r) for p, r in zip(predictions, reference_completions)]
-        result["exact_match"] = _accuracy_block(exact)["accuracy"]
-    elif not use_task:
-        result["exact_match"] = result["accuracy"]
-    else:
-        result["exact_match"] = None
-
-    result["lengths"] = None
-    result["generalization_length"] = result["generalization_length_contiguous"] = result["generalization_ratio"] = None
-    if lengths is not None:
-        by_length = defaultdict(list)
-        for c, x in zip(correct, lengths):
-            by_length[x].append(c)
-        blocks = {x: _accuracy_block(by_length[x]) for x in sorted(by_length)}
-        result["lengths"] = {str(x): b for x, b in blocks.items()}
-        passing = [x for x, b in blocks.items() if b["accuracy"] >= threshold]
-        result["generalization_length"] = max(passing) if passing else None
-        contiguous = None
-        for x, b in blocks.items():
-            if b["accuracy"] < threshold:
-                break
-            contiguous = x
-        result["generalization_length_contiguous"] = contiguous
-        if result["generalization_length"] is not None and train_max_length:
-            result["generalization_ratio"] = result["generalization_length"] / train_max_length
+    summary = lambda flags: _metric_summary(flags, ood, splits, groups, lengths, train_max_length, threshold)  # noqa: E731
+    headline = headline_metric(task, fmt, has_exact_match=exact_flags is not None) if use_task else (
+        "exact_match" if exact_flags is not None else "answer_accuracy")
+    result: dict[str, Any] = {"n": n, "threshold": threshold, "train_max_length": train_max_length,
+                              "headline": headline, "answer_accuracy": summary(answer_flags),
+                              "exact_match": summary(exact_flags) if exact_flags is not None else None}
+    result.update({key: result[headline][key] for key in _HEADLINE_KEYS})
     return result
+
+
+def metric_summary(results: dict, metric: str) -> dict | None:
+    """A :func:`score` result's summary of ``metric`` (``"answer_accuracy"``/``"exact_match"``);
+    results written before both were reported (one ``accuracy``) give that as answer accuracy."""
+    summary = results.get(metric)
+    if isinstance(summary, dict):
+        return summary
+    if "headline" not in results and metric == "answer_accuracy":
+        return results
+    return None
 
 
 # -- presentation -----------------------------------------------------------------------------------
@@ -216,26 +345,53 @@ def _fmt(x) -> str:
     return "—" if x is None else f"{x:.3f}"
 
 
+def _ci(block: dict | None) -> str:
+    return "" if not block else f"[{block['ci95'][0]:.3f}, {block['ci95'][1]:.3f}]"
+
+
+def _metrics_of(results: dict) -> list[tuple[str, dict]]:
+    """(metric, summary) of the scores a result has, the headline first."""
+    headline = results.get("headline", "answer_accuracy")
+    order = [headline] + [m for m in METRICS if m != headline]
+    return [(m, summary) for m in order if (summary := metric_summary(results, m)) is not None]
+
+
 def results_table(results: dict, title: str = "accuracy"):
-    """A rich Table: one row per group (accuracy, 95% interval, n), then the summaries."""
+    """A rich Table: one row per group (each score with its 95% interval, n), then the
+    summaries and the generalisation length; the headline score (``*``) comes first."""
     from rich.table import Table
 
-    table = Table(title=title)
-    for column in ("group", "accuracy", "95% CI", "n"):
-        table.add_column(column, justify="right" if column != "group" else "left")
-    for group, block in (results.get("groups") or {}).items():
-        table.add_row(str(group), _fmt(block["accuracy"]), f"[{block['ci95'][0]:.3f}, {block['ci95'][1]:.3f}]", str(block["n"]))
+    metrics = _metrics_of(results)
+    headline = results.get("headline", "answer_accuracy")
+    table = Table(title=title, caption=f"* headline score of this format: {METRIC_LABELS[headline]}")
+    table.add_column("group", justify="left")
+    for metric, _ in metrics:
+        table.add_column(METRIC_LABELS[metric] + (" *" if metric == headline else ""), justify="right")
+        table.add_column("95% CI", justify="right")
+    table.add_column("n", justify="right")
+
+    def row(name: str, blocks: list[dict | None], n) -> None:
+        cells = []
+        for block in blocks:
+            cells += [_fmt(block["accuracy"]) if block else "—", _ci(block)]
+        table.add_row(name, *cells, str(n))
+
+    for group in (metrics[0][1].get("groups") or {}) if metrics else ():
+        blocks = [summary["groups"][group] for _, summary in metrics]
+        row(str(group), blocks, blocks[0]["n"])
     table.add_section()
-    table.add_row("overall", _fmt(results.get("accuracy")), "", str(results.get("n")))
+    row("overall", [{"accuracy": s["accuracy"], "ci95": s.get("accuracy_ci95") or [0.0, 1.0]} for _, s in metrics],
+        results.get("n"))
     for name in ("in_distribution", "ood"):
-        block = results.get(name)
-        if block:
-            table.add_row(name, _fmt(block["accuracy"]), f"[{block['ci95'][0]:.3f}, {block['ci95'][1]:.3f}]", str(block["n"]))
-    if results.get("exact_match") is not None:
-        table.add_row("exact match (whole completion)", _fmt(results["exact_match"]), "", "")
+        blocks = [summary.get(name) for _, summary in metrics]
+        if any(blocks):
+            row(name, blocks, next(b for b in blocks if b)["n"])
     if results.get("lengths") is not None:
-        table.add_row(f"generalisation length (acc ≥ {results['threshold']})", str(results.get("generalization_length")),
-                      "", f"×{results['generalization_ratio']:.2f}" if results.get("generalization_ratio") else "")
+        cells = []
+        for _, summary in metrics:
+            gl, ratio = summary.get("generalization_length"), summary.get("generalization_ratio")
+            cells += [str(gl), f"×{ratio:.2f}" if ratio else ""]
+        table.add_row(f"generalisation length (≥ {results['threshold']})", *cells, "")
     return table
 
 
@@ -253,9 +409,11 @@ def plot_accuracy_vs_length(
     threshold: float | None = None,
     title: str | None = None,
 ) -> Path:
-    """A PNG of accuracy vs length, one line (with Wilson 95% bands) per run.
+    """A PNG of accuracy vs length, one colour per run: exact match as a solid line with its
+    Wilson 95% band, answer accuracy dashed (a gap between the two is a right answer reached
+    through a wrong scratchpad). A result without exact match draws answer accuracy solid.
 
-    ``runs``: label → a :func:`score` result (its ``lengths`` blocks are drawn). The training
+    ``runs``: label → a :func:`score` result (its per-length blocks are drawn). The training
     range (default: 1 .. the first run's ``train_max_length``) is shaded.
     """
     import matplotlib
@@ -266,14 +424,22 @@ def plot_accuracy_vs_length(
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
     try:
         for label, results in runs.items():
-            blocks = results.get("lengths") or {}
+            exact, answer = metric_summary(results, "exact_match"), metric_summary(results, "answer_accuracy")
+            solid, dashed = (exact, answer) if exact else (answer, None)
+            blocks = (solid or {}).get("lengths") or {}
             xs = sorted(blocks, key=float)
             if not xs:
                 continue
             x = [float(v) for v in xs]
-            y = [blocks[v]["accuracy"] for v in xs]
-            ax.plot(x, y, marker="o", label=label)
-            ax.fill_between(x, [blocks[v]["ci95"][0] for v in xs], [blocks[v]["ci95"][1] for v in xs], alpha=0.15)
+            name = "exact match" if exact else "answer accuracy"
+            (line,) = ax.plot(x, [blocks[v]["accuracy"] for v in xs], marker="o", label=f"{label}: {name}")
+            ax.fill_between(x, [blocks[v]["ci95"][0] for v in xs], [blocks[v]["ci95"][1] for v in xs],
+                            color=line.get_color(), alpha=0.15)
+            other = (dashed or {}).get("lengths") or {}
+            if other:
+                ys = sorted(other, key=float)
+                ax.plot([float(v) for v in ys], [other[v]["accuracy"] for v in ys], linestyle="--", marker=".",
+                        color=line.get_color(), label=f"{label}: answer accuracy")
         if train_range is None:
             top = next((r.get("train_max_length") for r in runs.values() if r.get("train_max_length")), None)
             train_range = (1, top) if top else None

@@ -473,20 +473,25 @@ def lr_lambda(args: argparse.Namespace):
     return factor
 
 
-def is_correct(task, fmt: str, prediction: str, row: dict) -> bool:
-    """Answer match by the format's rule (task known), else exact completion match."""
-    if task is not None:
-        try:
-            answer = task.parse_answer(fmt, prediction)
-        except Exception:  # noqa: BLE001  (a malformed prediction is just wrong)
-            return False
-        return answer is not None and answer == row["answer"]
-    return " ".join(prediction.split()) == " ".join(row["completion"].split())
+def is_correct(task, fmt: str, prediction: str, row: dict) -> tuple[bool, bool]:
+    """(answer right, whole completion right) by the scorer's rules (hf_reasoning.evaluation:
+    the format's answer rule, exact match with addition's fillers masked, canonical tokens)."""
+    from .evaluation import answer_of, is_exact_match
+
+    exact = is_exact_match(prediction, row["completion"], task, fmt if task is not None else None)
+    if task is None:  # no answer rule: the whole completion is the answer
+        return exact, exact
+    answer = answer_of(prediction, task, fmt)
+    return answer is not None and answer == row["answer"], exact
 
 
 @torch.no_grad()
 def evaluate(args, accelerator, model, tokenizer, task, fmt, splits: dict[str, list[dict]], bos_token_id) -> dict:
-    """Greedy accuracy per split and per group, each process decoding its share of the rows."""
+    """Greedy accuracy per split and per group, each process decoding its share of the rows:
+    ``split/answer_accuracy``, ``split/exact_match`` and ``split/accuracy`` (overall and per
+    group), the format's headline of the two (hf_reasoning.evaluation.headline_metric)."""
+    from .evaluation import headline_metric
+
     sharded = is_sharded(accelerator)
     # replicated parameters: decode with the bare model and a KV cache; sharded ones need the
     # wrapper, whose forward is a collective, so every rank must run the same number of
@@ -517,15 +522,18 @@ def evaluate(args, accelerator, model, tokenizer, task, fmt, splits: dict[str, l
             else:  # KV-cached: cached_inductive for inductive formats, model.generate for the others
                 predictions = complete(decoder, tokenizer, prompts, fmt, max_new_tokens=chunk_budgets,
                                        bos_token_id=bos_token_id)
-            results.extend((r["group"], is_correct(task, fmt, p, r), r["completion"] == p) for r, p in zip(chunk, predictions))
+            results.extend((r["group"], *is_correct(task, fmt, p, r)) for r, p in zip(chunk, predictions))
         if sharded:
             results = results[: len(rows[accelerator.process_index :: accelerator.num_processes])]
         results = gather_object(results)
+        # `accuracy` is the format's headline score (exact match for scratchpad/inductive formats)
+        headline = 2 if headline_metric(task, fmt if task is not None else None) == "exact_match" else 1
         by_group = defaultdict(list)
-        for group, correct, _ in results:
-            by_group[group].append(correct)
-        metrics[f"{name}/accuracy"] = float(np.mean([c for _, c, _ in results]))
-        metrics[f"{name}/exact_match"] = float(np.mean([e for _, _, e in results]))
+        for result in results:
+            by_group[result[0]].append(result[headline])
+        metrics[f"{name}/accuracy"] = float(np.mean([r[headline] for r in results]))
+        metrics[f"{name}/answer_accuracy"] = float(np.mean([r[1] for r in results]))
+        metrics[f"{name}/exact_match"] = float(np.mean([r[2] for r in results]))
         for group, flags in sorted(by_group.items(), key=lambda kv: _group_order(kv[0])):
             metrics[f"{name}/accuracy/{group}"] = float(np.mean(flags))
     decoder.train(was_training)

@@ -90,8 +90,8 @@ def test_model_card_round_trip(tmp_path):
     assert per_length == {"laptop-inductive": {"2": 0.75, "12": 0.25}, "abbe2024-inductive": {"2": 1.0, "12": 0.0}}
     text = card.text
     # the body: results per split and per length with Wilson intervals, the plot, loading, hyper-parameters
-    assert "| test | 0.750 | [0.301, 0.954] | 4 |" in text  # Wilson(3, 4)
-    assert "| 12 | 0.250 | [0.046, 0.699] | 4 |" in text
+    assert "| test | 0.750 | [0.301, 0.954] | — |  | 4 |" in text  # Wilson(3, 4); no exact match without completions
+    assert "| 12 | 0.250 | [0.046, 0.699] | — |  | 4 |" in text
     assert "![accuracy vs length](accuracy_vs_length.png)" in text
     assert (run / "accuracy_vs_length.png").read_bytes()[:4] == b"\x89PNG"
     assert 'AutoModelForCausalLM.from_pretrained("my-org/parity-tiny")' in text

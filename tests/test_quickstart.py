@@ -45,9 +45,41 @@ def test_comparison_rows_mark_the_training_range_and_missing_lengths():
     rows = quickstart.comparison_rows({"plain": plain, "inductive": inductive}, train_max=10)
     assert [r["length"] for r in rows] == [1, 2, 12]
     assert [r["in_training"] for r in rows] == [True, True, False]
-    assert rows[1]["inductive"] is None and rows[1]["plain"]["accuracy"] == 0.5
-    markdown = quickstart.comparison_markdown(rows, ("plain", "inductive"))
-    assert markdown.splitlines()[3].startswith("| 2 | train | 0.500") and markdown.splitlines()[3].endswith("| — |")
+    assert rows[1]["inductive"] is None and rows[1]["plain"]["exact_match"]["accuracy"] == 0.5
+    assert rows[1]["plain"]["answer_accuracy"]["accuracy"] == 0.5
+    markdown = quickstart.comparison_markdown(rows, ("plain", "inductive"), {"plain": 3000, "inductive": 3000})
+    assert markdown.splitlines()[0] == ("| bits | | plain (3,000 steps) exact | plain (3,000 steps) answer | "
+                                        "inductive (3,000 steps) exact | inductive (3,000 steps) answer |")
+    assert markdown.splitlines()[3].startswith("| 2 | train | 0.500") and markdown.splitlines()[3].endswith("| — | — |")
+
+
+def test_verdict_reads_exact_match_not_lucky_answers():
+    """An inductive model whose last state is right but whose earlier states are garbage answers
+    every row right and is exactly right on none: the verdict says it generalises nowhere."""
+    from hf_reasoning import build_dataset
+
+    ds = build_dataset("parity", f"{quickstart.PRESET}-inductive", scale="tiny")
+    rows = list(ds["validation"]) + list(ds["ood"])
+    for r in rows:  # the reference answer, from the bits
+        assert r["answer"] == str(sum(r["bits"]) % 2)
+    lucky = [": garbage # " + r["completion"].split(" # ")[-1] if " # " in r["completion"] else
+             r["completion"].replace(": [", ": x [") for r in rows]
+    result = score(lucky, [r["answer"] for r in rows], task="parity", fmt="inductive",
+                   lengths=[r["length"] for r in rows], splits=["validation"] * len(ds["validation"]) + ["ood"] * len(ds["ood"]),
+                   reference_completions=[r["completion"] for r in rows])
+    assert result["answer_accuracy"]["accuracy"] == 1.0 and result["exact_match"]["accuracy"] == 0.0
+    summary = quickstart.verdict({"inductive": result}, train_max=quickstart.train_max_length())
+    assert summary["inductive"]["score"] == "exact_match"
+    assert summary["inductive"]["generalization_length"] is None
+    assert summary["inductive"]["in_distribution_accuracy"] == 0.0
+    assert summary["inductive"]["in_distribution_answer_accuracy"] == 1.0
+    assert summary["inductive"]["accuracy_at_1.5x_and_beyond"] == 0.0
+
+
+def test_both_models_get_the_same_step_budget():
+    for recipe in quickstart.RECIPES.values():
+        assert recipe.plain_steps == recipe.inductive_steps
+    assert quickstart.RECIPES["full"].inductive_steps == 3000
 
 
 def test_quickstart_end_to_end_with_a_few_steps(tmp_path: Path):
@@ -58,7 +90,11 @@ def test_quickstart_end_to_end_with_a_few_steps(tmp_path: Path):
     assert not list(tmp_path.glob(".qs.partial-*"))
     assert json.loads((out / "results.json").read_text())["summary"] == json.loads(json.dumps(report["summary"]))
     assert (out / "accuracy_vs_length.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| bits |" in (out / "results.md").read_text()
+    assert "| bits |" in (out / "results.md").read_text() and "exact" in (out / "results.md").read_text()
+    assert report["steps"] == {"plain": 3, "inductive": 3}
+    for row in report["per_length"]:
+        for fmt in quickstart.FORMATS:
+            assert set(row[fmt]) == {"exact_match", "answer_accuracy"}
     # the per-length table spans the training lengths and the OOD ones of the preset
     from hf_reasoning.tasks import get_task
 

@@ -28,6 +28,10 @@ from ..errors import HFReasoningError, check_choice
 from ..text import Vocab, digit_strings
 
 
+# formats whose completion is the answer alone and the end token (exact match = answer accuracy)
+ANSWER_ONLY_FORMATS = ("plain", "reversed", "labels", "pixels")
+
+
 @dataclass(frozen=True)
 class Group:
     """One unit of generation: a length (``params`` = the length) or a named shift."""
@@ -139,6 +143,20 @@ class Task:
     def parse_answer(self, fmt: str, completion: str) -> str | None:
         """The answer a completion gives, by the format's documented rule (None if malformed)."""
         raise NotImplementedError
+
+    # -- scoring (hf_reasoning.evaluation) ------------------------------------------------------
+    def exact_match(self, fmt: str, prediction: str, reference: str) -> bool:
+        """Whether a prediction is the whole reference completion, scratchpad included. Both are
+        canonical token texts (``evaluation.canonical_tokens`` joined by spaces). Default: token
+        equality; a format with unpredictable filler tokens overrides it to mask them out."""
+        return prediction.split() == reference.split()
+
+    def headline_metric(self, fmt: str) -> str:
+        """Which score is a format's headline ``accuracy`` and drives its generalisation length:
+        ``"exact_match"`` where the completion is more than the answer (scratchpads, inductive
+        states, index hints), so that a wrong derivation with a lucky answer is not counted;
+        ``"answer_accuracy"`` for answer-only formats, where the two coincide."""
+        return "answer_accuracy" if fmt in ANSWER_ONLY_FORMATS else "exact_match"
 
 
 def length_groups(lengths, weights=None) -> list[tuple[Group, float]]:

@@ -1,21 +1,29 @@
-"""ood_accuracy: accuracy of generated completions overall, in distribution, out of
-distribution and per length/shift, with Wilson 95% intervals and the generalisation length.
+"""ood_accuracy: answer accuracy and exact match of generated completions overall, in
+distribution, out of distribution and per length/shift, with Wilson 95% intervals and the
+generalisation length.
 
 A thin ``evaluate.Metric`` over :func:`hf_reasoning.evaluation.score` (usable without
-``evaluate``). Load it offline with ``evaluate.load("<path to this folder or file>")``.
+``evaluate``). Load it offline, from any folder, with ``evaluate.load(hf_reasoning.OOD_ACCURACY)``
+(the installed path of this folder).
 """
 
 import datasets
 import evaluate
 
 _DESCRIPTION = """\
-Scores generated completions of the hf_reasoning benchmarks. With a task and a format, the
-answer is extracted by the format's documented rule (for inductive formats, from the last
-state; never the random fillers of addition) and compared with the reference answer;
-without them, a prediction is right iff its whitespace-normalised text equals the reference.
-Malformed predictions (empty, truncated, garbage, no end token '.') count as wrong.
-Reports overall, in-distribution and OOD accuracy, accuracy per group and per length with
-Wilson 95% intervals, whole-completion exact match, and the generalisation length: the
+Scores generated completions of the hf_reasoning benchmarks by two scores. Answer accuracy:
+the answer, extracted by the format's documented rule (for inductive formats, from the last
+state; never the random fillers of addition), equals the reference answer. Exact match: the
+whole completion equals the reference completion token by token, with the random filler
+letters of addition's inductive and shift formats masked out (any letter there is right).
+The headline `accuracy`, and the generalisation length, is exact match for formats whose
+completion is more than the answer (scratchpad, inductive, shift, index hints) and answer
+accuracy for answer-only formats (plain, reversed), where the two coincide. Text is compared
+as canonical tokens (punctuation split off, lowercased like the task vocabularies), so a
+tokenizer's decoded text scores like the original. Without a task, a prediction is right iff
+its tokens equal the reference's. Malformed predictions (empty, truncated, garbage, no end
+token '.') count as wrong. Each score is reported overall, in distribution, OOD, per split,
+per group and per length with Wilson 95% intervals, with its generalisation length: the
 largest tested length with accuracy >= threshold, and its ratio to the largest training length.
 """
 
@@ -28,18 +36,23 @@ Args:
     groups (list, optional): group tag per row (the `group` column); defaults to `lengths`.
     lengths (list of int, optional): the `length` column.
     splits (list of str, optional): split name per row; rows of "ood" are out of distribution.
-    reference_completions (list of str, optional): the `completion` column, for exact match.
+    reference_completions (list of str, optional): the `completion` column, for exact match
+        (without it, the headline is answer accuracy).
     train_max_length (int, optional): largest training length (default: largest
         in-distribution length when `splits` is given). Without `splits`, longer rows are OOD.
     threshold (float, optional): accuracy threshold of the generalisation length, default 0.9.
     require_end (bool, optional): a prediction without the end token '.' is wrong (default True).
 Returns:
-    dict with `accuracy`, `accuracy_ci95`, `n`, `correct`, `in_distribution`, `ood`,
-    `per_split`, `groups`, `lengths` (each block: accuracy, correct, n, ci95), `exact_match`,
-    `generalization_length`, `generalization_length_contiguous`, `generalization_ratio`,
-    `train_max_length`, `threshold`.
+    dict with `answer_accuracy` and `exact_match` (None when a task is given without
+    `reference_completions`), each with `accuracy`, `accuracy_ci95`, `correct`, `n`,
+    `in_distribution`, `ood`, `per_split`, `groups`, `lengths` (each block: accuracy, correct,
+    n, ci95), `generalization_length`, `generalization_length_contiguous`,
+    `generalization_ratio`; `headline` (which of the two the format's headline is), the
+    headline's keys repeated at the top level (`accuracy`, `ood`, `lengths`,
+    `generalization_length`, ...), `n`, `train_max_length`, `threshold`.
 Examples:
-    >>> metric = evaluate.load("hf_reasoning/metrics/ood_accuracy")
+    >>> import hf_reasoning
+    >>> metric = evaluate.load(hf_reasoning.OOD_ACCURACY)
     >>> metric.compute(predictions=["1 .", "0 ."], references=["1", "1"], task="parity",
     ...                format="plain", lengths=[3, 12], train_max_length=10)["accuracy"]
     0.5
