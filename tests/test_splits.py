@@ -261,7 +261,7 @@ def test_group_tags(repo_configs, config_splits, read_split):
                     by_group[r["group"]].add(r["length"])
                 assert all(len(v) == 1 for v in by_group.values()), (task, config, split)
     implications_ood = {r["group"] for r in read_split("implications", "abbe2024-plain", "ood")}
-    assert implications_ood == {"cycles_2_2_10_10", "cycles_4_10_10"}
+    assert implications_ood == {"cycles_2_2_10_10", "cycles_4_10_10_d2"}
 
 
 # -- the fresh training stream --------------------------------------------------------------------------
