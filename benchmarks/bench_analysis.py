@@ -25,7 +25,7 @@ def best_time(fn, repeats: int) -> tuple[float, object]:
 
 
 def gotu_configs():
-    """The abbe2023 seen-set configurations of TASKS.md (d = 15 unless stated)."""
+    """The abbe2023 seen-set configurations of docs/formats.md#boolean (d = 15 unless stated)."""
 
     def cube(d):
         return an.cube_points(d).astype(np.float64)

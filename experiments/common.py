@@ -1,4 +1,4 @@
-"""Shared helpers of the reproduction scripts in ``experiments/`` (TASKS.md §5).
+"""Shared helpers of the reproduction scripts in ``experiments/`` (docs/reproductions.md).
 
 Every script drives the package through its command line only (``hf-reasoning build``,
 ``hf-reasoning train``, ``hf-reasoning evaluate``), so what it measures is what a user of the
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "reproductions"
 DDP_CONFIG = "hf_reasoning/accelerate_configs/ddp.yaml"
 
-# abbe2024's optimisation (TASKS.md §5): AdamW, lr 3e-4 cosine to 3e-5, batch 512
+# abbe2024's optimisation: AdamW, lr 3e-4 cosine to 3e-5, batch 512
 PAPER_OPTIM = ["--learning_rate", "3e-4", "--min_learning_rate", "3e-5", "--weight_decay", "0.0"]
 # the CPU recipe that worked on parity (docs/reproductions/parity_budget_trials.md): the tiny
 # Llama with RoPE base 100, lr 1e-3 cosine to 1e-4 (the loss stalls at 2e-3), length-homogeneous

@@ -1,4 +1,4 @@
-"""Degree curriculum vs plain training on full parity (abbe2023, Figure 4; TASKS.md §5).
+"""Degree curriculum vs plain training on full parity (abbe2023, Figure 4; docs/reproductions.md).
 
 Full parity x0·x1·…·x_{d-1} of d bits, a fixed training set of N uniform inputs, an MLP trained
 with Adam, batch 64, MSE loss. *Plain*: the whole training set from the start. *Degree

@@ -1,4 +1,4 @@
-"""Parity, inductive scratchpad (random-space): length generalisation (TASKS.md §5, row 1).
+"""Parity, inductive scratchpad (random-space): length generalisation (docs/reproductions.md, row 1).
 
 Source (abbe2024): trained on ≤ 30 bits in 60 slots, the inductive scratchpad generalises
 to ~55 bits; the plain format does not leave its training range.

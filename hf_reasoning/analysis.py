@@ -637,7 +637,7 @@ def globality_degree(
     min_mi: float = 1e-6,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Empirical globality degree (``abbe2024``, TASKS.md section 4) of a token task.
+    """Empirical globality degree (``abbe2024``) of a token task.
 
     For k = 0..max_k, score every candidate set S of k token positions by the plug-in mutual
     information I((X_S, H(X)); Y), where H(X) is the row's token histogram (the multiset of its

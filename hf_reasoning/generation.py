@@ -1,6 +1,6 @@
 """Generation for every format: cached inductive decoding, its naive reference, and ``generate``.
 
-Inductive formats (``inductive``, ``shift``; TASKS.md §2) are decoded so that each state sees
+Inductive formats (``inductive``, ``shift``; docs/formats.md) are decoded so that each state sees
 only the question and the previous state, with positions restarting after the question:
 
 * :func:`naive_inductive` — the **reference**: at every token, the whole duplicated sequence

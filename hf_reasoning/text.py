@@ -1,7 +1,7 @@
 """Token matrices to Arrow text, without a per-row Python loop.
 
 Every example is a sequence of tokens and its text is the tokens joined by single spaces
-(TASKS.md §1). Tasks build integer matrices of token ids (``-1`` marks "no token here" and
+(docs/formats.md). Tasks build integer matrices of token ids (``-1`` marks "no token here" and
 may sit anywhere in a row, which lets ragged structures such as variable-length walks be
 written into a fixed-shape tensor) and :func:`render` turns a matrix into an Arrow
 ``StringArray`` (:func:`render_ragged` does the same for rows given as one flat token array):

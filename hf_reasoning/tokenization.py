@@ -1,6 +1,6 @@
 """Word-level tokenizers for the benchmark's texts, and token-aware splitting of examples.
 
-Every text in the benchmark is tokens joined by single spaces (TASKS.md §1), so a task's
+Every text in the benchmark is tokens joined by single spaces (docs/formats.md), so a task's
 vocabulary maps one-to-one onto a ``tokenizers`` ``WordLevel`` model with a whitespace
 pre-tokenizer. The result is wrapped as a ``transformers.PreTrainedTokenizerFast`` so it is
 saved beside a checkpoint and reloaded with ``AutoTokenizer.from_pretrained``.

@@ -1,4 +1,4 @@
-"""count, mode, copy, reverse, sort: every row checked against the spec (TASKS.md §3), written
+"""count, mode, copy, reverse, sort: every row checked against the spec (docs/formats.md), written
 here in plain Python from the structured columns and again from the parsed text."""
 
 from __future__ import annotations

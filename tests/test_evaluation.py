@@ -13,7 +13,7 @@ from hf_reasoning.evaluation import answer_of, plot_accuracy_vs_length, results_
 
 METRIC_DIR = Path(__file__).resolve().parents[1] / "hf_reasoning" / "metrics" / "ood_accuracy"
 
-# addition, shift format: 45 + 78 = 123 (TASKS.md §3). The last state's register holds the
+# addition, shift format: 45 + 78 = 123 (docs/formats.md#addition). The last state's register holds the
 # answer digits before '$' and then a random filler 'a' that must never be scored.
 SHIFT_OK = "# 5 m $ 4 + 8 l $ 7 = 3 $ a q | 1 # 4 5 m $ + 7 8 l $ = 2 3 $ a | 1 # 1 2 3 $ a ."
 SHIFT_WRONG_LAST = "# 5 m $ 4 + 8 l $ 7 = 3 $ a q | 1 # 4 5 m $ + 7 8 l $ = 2 3 $ a | 1 # 1 2 4 $ a ."

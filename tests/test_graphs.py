@@ -1,4 +1,4 @@
-"""cycles and implications, checked independently of the generator (TASKS.md §3).
+"""cycles and implications, checked independently of the generator (docs/formats.md).
 
 Every row of every config of the tiny repos: the prompt is parsed back into the edge list and
 query and compared with the structured columns; the graph structure (cycle decomposition, or
@@ -118,7 +118,7 @@ def expected_walk(succ, src, dst):
 
 
 def cycles_shape(config: str, split: str):
-    """(first, second, distance) that TASKS.md prescribes for a config's split."""
+    """(first, second, distance) that docs/formats.md states for a config's split."""
     preset = config.rpartition("-")[0]
     if preset == "ood":
         return OOD_TEST if split == "ood" else OOD_TRAIN

@@ -1,4 +1,4 @@
-"""parity and half parity, checked independently of the generator (TASKS.md §3 parity).
+"""parity and half parity, checked independently of the generator (docs/formats.md#parity).
 
 Every row of every parity config of the tiny repo is checked twice:
 
@@ -22,7 +22,7 @@ ABBE_OOD = {31, 35, 40, 45, 50, 55, 60}
 ABBE_SLOTS = 60
 
 
-# -- an independent reference, written from TASKS.md -----------------------------------------
+# -- an independent reference, written from docs/formats.md ----------------------------------
 
 def fmt_of(config: str) -> str:
     return config.rpartition("-")[2]

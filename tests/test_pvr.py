@@ -114,7 +114,7 @@ def test_every_config_loads(tmp_path):
 # -- visual PVR: a 2x2 grid of sklearn digits ------------------------------------------------------
 
 VISUAL = get_task("pvr_visual")
-# the spec (TASKS.md §3 pvr): top-left is the pointer; 0-3 -> top-right, 4-6 -> bottom-left, 7-9 -> bottom-right
+# docs/formats.md#pvr_visual: top-left is the pointer; 0-3 -> top-right, 4-6 -> bottom-left, 7-9 -> bottom-right
 SPEC_CELL = {**{t: 1 for t in (0, 1, 2, 3)}, **{t: 2 for t in (4, 5, 6)}, **{t: 3 for t in (7, 8, 9)}}
 SPEC_HELD_OUT = {1: {1, 2, 3}, 2: {4, 5, 6}, 3: {7, 8, 9, 0}}
 

@@ -6,12 +6,12 @@ tuples), never with the library's own key or hash:
 * parity: the bits (and, in the random-space format, the slot positions);
 * addition: the operands (and, in the random-space format, the slot positions). The random
   filler letters of the inductive / shift formats are *not* part of the instance: they are
-  noise a model cannot predict and that never changes the answer (TASKS.md §3), so two rows
+  noise a model cannot predict and that never changes the answer (docs/formats.md), so two rows
   with the same operands and other fillers pose the same question;
 * cycles / implications: the edge set and the query.
 
 Groups the dataset card lists as overlapping are exempt from disjointness, but the listing
-itself is checked against TASKS.md's rule (instance space under 100 × the rows drawn).
+itself is checked against the rule of docs/formats.md (instance space under 100 × the rows drawn).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def instance_key(task: str, config: str, row: dict):
 
 
 def space_size(task: str, config: str, row: dict) -> float:
-    """The number of distinct instances of a row's group (TASKS.md's instance space)."""
+    """The number of distinct instances of a row's group (the instance space of docs/formats.md)."""
     fmt = fmt_of(config)
     if task == "parity":
         n = row["length"]
@@ -198,7 +198,7 @@ def test_card_overlaps_match_build(hub_dir):
 
 # -- lengths and OOD groups -----------------------------------------------------------------------------
 
-# (training lengths, OOD lengths) of every preset, from TASKS.md (laptop: issue 7's preset)
+# (training lengths, OOD lengths) of every preset, from docs/formats.md (laptop: issue 7's preset)
 SPEC_LENGTHS = {
     ("parity", "abbe2024"): (set(range(1, 31)), {31, 35, 40, 45, 50, 55, 60}),
     ("parity", "laptop"): (set(range(1, 11)), {11, 12, 13, 14, 16, 18, 20}),
@@ -307,7 +307,7 @@ def test_stream_never_yields_evaluation_instances(monkeypatch):
     monkeypatch.setitem(task.presets, "probe16", ParityConfig(train_lengths=(16,), ood_lengths=(), formats=("plain",)))
     build = build_config("parity", "probe16-plain", "tiny", 0)
     drawn = sum(t.num_rows for t in build.tables.values())
-    assert 2 ** 16 >= OVERLAP_FACTOR * drawn  # not exempt by TASKS.md's rule
+    assert 2 ** 16 >= OVERLAP_FACTOR * drawn  # not exempt by the overlap rule
     evaluation = {tuple(r["bits"]) for s in ("validation", "test") for r in build.tables[s].to_pylist()}
     n = 8192
     expected_hits = n * len(evaluation) / 2 ** 16

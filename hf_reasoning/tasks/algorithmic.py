@@ -13,7 +13,7 @@ Every task works on *numbers as tokens*: the number ``k`` is the single token ``
 * ``sort``: the sequence in ascending order (``zhou2023``: unique numbers; ``t2t``: with
   repetitions).
 
-Every prompt ends in ``=`` (TASKS.md §1: the question ends in its separator). ``length`` is
+Every prompt ends in ``=`` (docs/formats.md: the question ends in its separator). ``length`` is
 the number of elements of the sequence (for count: of the answer).
 
 Index hints (copy, reverse; zhou2023 and its follow-up, Zhou et al. 2024). As for addition
