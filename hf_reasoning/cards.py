@@ -368,6 +368,20 @@ def _example(task, config: str | None) -> dict | None:
         return None
 
 
+# the image formats a model card shows, by their first bytes
+IMAGE_SIGNATURES = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+                    ".gif": (b"GIF87a", b"GIF89a"), ".webp": (b"RIFF",)}
+
+
+def check_image(path: Path) -> None:
+    """Raise unless ``path`` is a PNG, JPEG, GIF or WebP image (by its name and its bytes)."""
+    signatures = IMAGE_SIGNATURES.get(path.suffix.lower())
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if signatures is None or not head.startswith(signatures) or (path.suffix.lower() == ".webp" and head[8:12] != b"WEBP"):
+        raise HFReasoningError(f"--plot {str(path)!r} is not an image; allowed: a .png, .jpg, .gif or .webp image file")
+
+
 def _resolve_plot(run_dir: Path, plot, evaluations: list[dict]) -> str | None:
     """The plot's path relative to the run folder: a given PNG outside it is copied in; without
     one, the run's ``accuracy_vs_length.png``, drawn from the evaluations if absent."""
@@ -377,11 +391,22 @@ def _resolve_plot(run_dir: Path, plot, evaluations: list[dict]) -> str | None:
         plot = Path(plot)
         if not plot.is_file():
             raise HFReasoningError(f"plot {str(plot)!r} does not exist; allowed: a PNG file")
+        check_image(plot)
         try:
             return plot.resolve().relative_to(run_dir.resolve()).as_posix()
         except ValueError:
-            shutil.copyfile(plot, run_dir / plot.name)
+            pass
+        target = run_dir / plot.name
+        if target.exists() or target.is_symlink():
+            # never replace a file of the run (config.json, a plot drawn by evaluate …)
+            if not target.is_file() or target.is_symlink() or target.read_bytes() != plot.read_bytes():
+                raise HFReasoningError(f"--plot {str(plot)!r} would replace {str(target)!r}; allowed: an image whose "
+                                       "name is not taken in the run folder, or an image inside it")
             return plot.name
+        tmp = run_dir / f".{plot.name}.tmp-{os.getpid()}"
+        shutil.copyfile(plot, tmp)
+        os.replace(tmp, target)
+        return plot.name
     if (run_dir / PLOT).is_file():
         return PLOT
     drawn = {f"{e['config']}": e["results"] for e in evaluations if e["results"].get("lengths")}

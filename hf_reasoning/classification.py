@@ -44,6 +44,7 @@ pickle anywhere.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -60,7 +61,17 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from .errors import HFReasoningError, check_choice
+from .errors import (
+    ArgumentParser,
+    HFReasoningError,
+    check_choice,
+    check_dataset_source,
+    check_number,
+    check_output_dir,
+    check_report_to,
+    check_seed,
+)
+from .outputs import bookkeeping, exclusive
 from .train import TRAINING_ARGS, RunDirError, epoch_seed, load_data, lr_lambda
 
 HEADS = ("regression", "classification")
@@ -88,7 +99,7 @@ MODEL_CHOICES = (MLP, *ENCODER_PRESETS)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="hf-reasoning train-head",
         description="Train an MLP or a sequence classification/regression head on a numeric-target config.")
     data = parser.add_argument_group("data")
@@ -180,6 +191,15 @@ def check_args(args: argparse.Namespace) -> None:
             f"--min_learning_rate {args.min_learning_rate} must lie in [0, --learning_rate {args.learning_rate}]")
     if args.warmup_steps is not None and args.warmup_steps < 0:
         raise HFReasoningError(f"--warmup_steps must be >= 0, got {args.warmup_steps}")
+    check_number("--learning_rate", args.learning_rate, 0, low_open=True)
+    check_number("--weight_decay", args.weight_decay, 0)
+    check_number("--momentum", args.momentum, 0, 1, high_open=True)
+    check_number("--max_grad_norm", args.max_grad_norm, 0)
+    check_number("--eps", args.eps, 0, low_open=True)
+    check_seed("--seed", args.seed)
+    check_report_to(args.report_to)
+    check_dataset_source(args.dataset)
+    check_output_dir(args.out)
     if args.model != MLP and args.model not in ENCODER_PRESETS and not is_pretrained_name(args.model):
         raise HFReasoningError(f"unknown model {args.model!r}; allowed: {', '.join(MODEL_CHOICES)}, a local model "
                                "folder, or a Hub id owner/name")
@@ -700,6 +720,14 @@ def _temporary_dir(run_dir: Path) -> Path:
     return run_dir.parent / f".{run_dir.name}.tmp-{os.getpid()}"
 
 
+def check_run_dir(args: argparse.Namespace) -> Path:
+    """Read-only: --out is a writable new or empty folder (or --overwrite)."""
+    run_dir = check_output_dir(args.out)
+    if run_dir.is_dir() and any(not bookkeeping(p.name) for p in run_dir.iterdir()) and not args.overwrite:
+        raise RunDirError(f"run directory {str(run_dir)!r} exists; allowed: a new or empty directory, or --overwrite")
+    return run_dir
+
+
 def main(argv: list[str] | None = None) -> HeadTrainResult:
     args = parse_args(argv)
     mixed_precision = args.mixed_precision
@@ -709,11 +737,7 @@ def main(argv: list[str] | None = None) -> HeadTrainResult:
     cpu = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.accelerator.is_available()
     accelerator = Accelerator(cpu=cpu, gradient_accumulation_steps=args.gradient_accumulation_steps,
                               mixed_precision=mixed_precision, log_with=report_to)
-    run_dir = Path(args.out)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise RunDirError(f"run directory {str(run_dir)!r} is a file; allowed: a new or empty directory")
-    if run_dir.is_dir() and any(run_dir.iterdir()) and not args.overwrite:
-        raise RunDirError(f"run directory {str(run_dir)!r} exists; allowed: a new or empty directory, or --overwrite")
+    run_dir = check_run_dir(args)
     set_seed(args.seed)
 
     # data, head and model: every check runs before the first step
@@ -785,7 +809,12 @@ def main(argv: list[str] | None = None) -> HeadTrainResult:
     if args.warmup_steps is None:
         args.warmup_steps = max(1, args.max_steps // 50)
 
-    # the run is written into a temporary folder, renamed when complete
+    # the run is written into a temporary folder, renamed when complete; one writer per run
+    # folder, whose checks run again under the lock
+    run_lock = contextlib.ExitStack()
+    if accelerator.is_main_process:
+        run_lock.enter_context(exclusive(run_dir, "hf_reasoning.classification"))
+        check_run_dir(args)
     tmp_dir = _temporary_dir(run_dir)
     if accelerator.is_main_process:
         shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -895,16 +924,13 @@ def main(argv: list[str] | None = None) -> HeadTrainResult:
     finally:  # a failed or interrupted run leaves nothing half-written
         if accelerator.is_main_process:
             shutil.rmtree(tmp_dir, ignore_errors=True)
+        run_lock.close()
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return HeadTrainResult(run_dir, completed_steps, final, train_results, unwrapped)
 
 
 if __name__ == "__main__":
-    import sys
+    from .errors import exit_on_error
 
-    try:
-        main()
-    except HFReasoningError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    exit_on_error(main)

@@ -5,6 +5,7 @@ Bad input ends with one line ``error: …`` on stderr and exit status 2, never a
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .errors import HFReasoningError
+from .errors import HFReasoningError, Interrupted, exit_on_error
 
 app = typer.Typer(
     name="hf-reasoning",
@@ -96,6 +97,9 @@ def summary_table(paths: list[Path], seconds: float) -> Table:
     return table
 
 
+SHOW_MAX = 1000
+
+
 @app.command("show")
 def show_command(
     task: Annotated[str, typer.Argument(help="Task name.")],
@@ -111,6 +115,8 @@ def show_command(
     from .splits import build_config
 
     check_positive("--n", n)
+    if n > SHOW_MAX:
+        raise HFReasoningError(f"--n {n} is too many examples to print; allowed: 1 .. {SHOW_MAX}")
     build = build_config(task, config, "tiny", seed)
     check_choice(f"split of {task}/{config}", split, build.tables)
     for row in build.tables[split].slice(0, n).to_pylist():
@@ -150,18 +156,26 @@ def publish_command(
     repo_id: Annotated[str, typer.Option("--repo-id", help="ORG/NAME on the Hub.")],
     private: Annotated[bool, typer.Option(help="Create the repo private.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be uploaded.")] = False,
+    include: Annotated[list[str] | None, typer.Option("--include", help="Also upload files matching this pattern "
+                                                      "(fnmatch on the relative path; repeatable).")] = None,
 ):
     """Upload a repo folder to the Hub (create_repo + upload_folder): a dataset repo, or a run
     folder as a model repo (its card rewritten to name REPO_ID first; checkpoints are not uploaded)."""
     from .hub import publish
 
-    files = publish(folder, repo_id, private=private, dry_run=dry_run)
-    table = Table(title=("would upload" if dry_run else "uploaded") + f" to {repo_id}")
-    table.add_column("file")
-    table.add_column("bytes", justify="right")
-    for name, size in files:
-        table.add_row(name, f"{size:,}")
-    console.print(table)
+    def listing(files, title):
+        table = Table(title=f"{title} to {repo_id}")
+        table.add_column("file")
+        table.add_column("bytes", justify="right")
+        for name, size in files:
+            table.add_row(name, f"{size:,}")
+        return table
+
+    planned = publish(folder, repo_id, private=private, dry_run=True, include=include or ())
+    console.print(listing(planned, "would upload" if dry_run else "uploading"))
+    if not dry_run:
+        files = publish(folder, repo_id, private=private, include=include or ())
+        console.print(f"uploaded {len(files)} file(s) to {repo_id}")
 
 
 @app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
@@ -194,8 +208,12 @@ def quickstart_command(
 ):
     """The main job: build the datasets, train the tiny model on parity in the plain and the
     inductive format, evaluate both per length, write the table, plot and model cards."""
+    from .errors import check_output_dir, check_seed
     from .quickstart import run
 
+    check_seed("--seed", seed)
+    check_output_dir(out)
+    check_output_dir(hub, flag="--hub")
     run(out, hub, quick=quick, seed=seed, overwrite=overwrite, console=console)
 
 
@@ -209,13 +227,24 @@ def evaluate_command(
     batch_size: Annotated[int, typer.Option("--batch-size")] = 32,
     max_rows: Annotated[int | None, typer.Option("--max-rows", help="At most this many rows per split.")] = None,
     threshold: Annotated[float, typer.Option(help="Accuracy that counts as solved.")] = 0.9,
+    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Load pickle weights (*.bin, *.pt): they can "
+                                               "run code; only for files you trust.")] = False,
 ):
     """Generate on the chosen splits, score accuracy per length/shift, write JSON and a plot."""
     from .evaluation import evaluate_run, print_results
 
-    from .errors import check_positive
+    from .errors import check_dataset_source, check_number, check_output_dir, check_positive
+    from .modeling import check_model_folder
 
     check_positive("--batch-size", batch_size)
+    if max_rows is not None:
+        check_positive("--max-rows", max_rows)
+    check_number("--threshold", threshold, 0, 1)
+    check_dataset_source(dataset)
+    if model.exists() or str(model).startswith((".", "/", "~")) or str(model).count("/") != 1:
+        check_model_folder(model, allow_pickle=allow_pickle)
+    if out is not None:
+        check_output_dir(out)
     result = evaluate_run(model, dataset, config, splits=split, out_dir=out, batch_size=batch_size,
                           max_rows=max_rows, threshold=threshold)
     from accelerate import PartialState
@@ -241,10 +270,13 @@ def analyze_command(
     """Print the predictions the sources reason with: Fourier weights, Boolean influence and the
     canonical-holdout error, the min-degree interpolator and its error on the unseen part."""
     import json
+    import os
 
-    from .errors import check_choice
+    from .errors import check_choice, check_output_file
     from .tasks import get_task
 
+    if json_out:
+        check_output_file(json_out, "--json")
     get_task(task)
     check_choice("task for analyze", task, ["boolean"])
     from .tasks.boolean import analyze
@@ -257,20 +289,53 @@ def analyze_command(
         table.add_row(str(key), json.dumps(value) if isinstance(value, (dict, list)) else str(value))
     console.print(table)
     if json_out:
-        json_out.write_text(json.dumps(result, indent=2))
+        tmp = json_out.parent / f".{json_out.name}.tmp-{os.getpid()}"
+        try:
+            tmp.write_text(json.dumps(result, indent=2))
+            os.replace(tmp, json_out)
+        finally:
+            tmp.unlink(missing_ok=True)
         console.print(f"wrote {json_out}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: bad input becomes one line on stderr and exit status 2."""
+def _run_app(argv: list[str] | None) -> None:
+    """The typer app, its usage errors (unknown option, bad integer …) as one-line errors."""
+    from typer._click import exceptions as click  # typer's own copy of click's exceptions
+
     try:
-        app(args=argv, prog_name="hf-reasoning")  # usage errors are click's (status 2)
-    except HFReasoningError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("error: interrupted; nothing was written", file=sys.stderr)
-        sys.exit(130)
+        code = app(args=argv, prog_name="hf-reasoning", standalone_mode=False)
+    except click.NoArgsIsHelpError:
+        sys.exit(0)  # the help was printed
+    except click.ClickException as error:
+        command = f" {error.ctx.info_name}" if getattr(error, "ctx", None) and error.ctx.parent else ""
+        message = " ".join(error.format_message().split())
+        raise HFReasoningError(f"{message}; allowed: the options `hf-reasoning{command} --help` lists") from None
+    except typer.Abort:
+        raise Interrupted("aborted") from None
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+def _interrupt(signum, frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: bad input, unusable paths and failed reads or writes become one line
+    ``error: …`` on stderr and exit status 2; SIGTERM or Ctrl-C one line and status 130."""
+    handlers = {}
+    try:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            handlers[signum] = signal.signal(signum, _interrupt)
+    except ValueError:  # not the main thread: keep the default handlers
+        pass
+    try:
+        # usage errors are click's (status 2)
+        exit_on_error(lambda: _run_app(argv),
+                      interrupted="partial outputs were removed (a training run continues with --resume)")
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

@@ -591,6 +591,10 @@ def evaluate_run(
     from .errors import HFReasoningError
     from .inductive import format_of_config
 
+    if out_dir is not None:  # before any generation: an unwritable --out fails at once
+        from .errors import check_output_dir
+
+        check_output_dir(out_dir)
     fmt = format_of_config(config)
     state = _process_state()
     from .hub import load_config

@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 import yaml
 
 from .cards import dataset_card
-from .errors import HFReasoningError, check_choice
+from .errors import HFReasoningError, Interrupted, check_choice, check_output_dir, os_error_message
+from .outputs import bookkeeping, exclusive, is_mount_point, remove_stale, staging_parent
 from .splits import ConfigBuild, build_config, check_seed, scale_of
 from .tasks import get_task
 
@@ -90,9 +91,10 @@ def _write_repo_into(task_name: str, repo_dir: Path, scale: str, seed: int, conf
 
 @contextmanager
 def _terminate_as_interrupt():
-    """Turn SIGTERM into KeyboardInterrupt while building, so staging folders are cleaned."""
+    """Turn SIGTERM into :class:`Interrupted` while building, so staging folders are cleaned
+    and the command says it was interrupted."""
     def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+        raise Interrupted(signal.Signals(signum).name)
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
@@ -106,12 +108,14 @@ def _terminate_as_interrupt():
 
 
 def _is_nonempty_dir(path: Path) -> bool:
-    return path.is_dir() and any(path.iterdir())
+    """A folder holding anything but our own lock and staging folders."""
+    return path.is_dir() and any(not bookkeeping(entry.name) for entry in path.iterdir())
 
 
 def check_out(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise HFReasoningError(f"--out {str(out)!r} is a file; allowed: a new or empty folder")
+    """Read-only checks of ``--out``: a writable new or empty folder (or ``overwrite``)."""
+    out = Path(out)
+    check_output_dir(out)
     if _is_nonempty_dir(out) and not overwrite:
         raise HFReasoningError(f"--out {str(out)!r} exists and is not empty; allowed: a new or empty folder, or --overwrite")
 
@@ -124,44 +128,61 @@ def write_repos(tasks: Iterable[str], out: str | os.PathLike, scale: str = "defa
     ``configs`` restricts every task to those of its configs named there (a name that
     belongs to none of the tasks is an error). ``out`` must be absent or empty unless
     ``overwrite``; with ``overwrite`` only the task folders being built are replaced.
+
+    One build at a time per ``out`` (a lock file beside it): a second one fails at once, and
+    the emptiness check and the final renames run under the lock, so no build is lost. The
+    staging folder lies on ``out``'s filesystem (inside ``out`` when it is a mount point);
+    those of killed builds are removed here.
     """
     per_task = check_build(tasks, scale, seed, configs)
     tasks = list(per_task)
     out = Path(out)
     check_out(out, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
-    try:
-        with _terminate_as_interrupt():
-            for name in tasks:
-                _write_repo_into(name, staging / name, scale, seed, per_task[name], on_config)
-            out.mkdir(exist_ok=True)
-            for name in tasks:
-                target = out / name
-                if target.exists():
-                    trash = out / f".{name}.old-{os.getpid()}"
-                    target.rename(trash)
-                    shutil.rmtree(trash)
-                (staging / name).rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with exclusive(out, "hf-reasoning build"):
+        check_out(out, overwrite)  # again, under the lock: another build may just have finished
+        parent = staging_parent(out)
+        remove_stale(parent)
+        staging = parent / f".{out.name}.partial-{os.getpid()}"
+        try:
+            with _terminate_as_interrupt():
+                for name in tasks:
+                    _write_repo_into(name, staging / name, scale, seed, per_task[name], on_config)
+                out.mkdir(exist_ok=True)
+                for name in tasks:
+                    target = out / name
+                    if target.exists():
+                        trash = out / f".{name}.old-{os.getpid()}"
+                        target.rename(trash)
+                        shutil.rmtree(trash)
+                    (staging / name).rename(target)
+        except OSError as error:  # a full disk, a folder changed meanwhile: one line naming --out
+            raise HFReasoningError(os_error_message(error, out)) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return [out / name for name in tasks]
 
 
 def write_repo(task: str, out: str | os.PathLike, scale: str = "default", seed: int = 0,
                configs: Iterable[str] | None = None, overwrite: bool = False) -> Path:
-    """Write the Hub dataset repo folder of one task at ``out`` (atomically)."""
+    """Write the Hub dataset repo folder of one task at ``out`` (atomically, one writer)."""
     out = Path(out)
+    check_output_dir(out)
+    if is_mount_point(out):
+        raise HFReasoningError(f"{str(out)!r} is a mount point, which cannot be replaced by a rename; "
+                               "allowed: a folder inside it")
     if _is_nonempty_dir(out) and not overwrite:
         raise HFReasoningError(f"{str(out)!r} exists and is not empty; allowed: a new or empty folder, or overwrite=True")
-    staging_root = out.parent / f".{out.name}.repo-{os.getpid()}"
-    try:
-        write_repos([task], staging_root, scale, seed, configs)
-        if out.exists():
-            shutil.rmtree(out)
-        (staging_root / task).rename(out)
-    finally:
-        shutil.rmtree(staging_root, ignore_errors=True)
+    with exclusive(out, "hf-reasoning write_repo"):
+        remove_stale(out.absolute().parent)
+        staging_root = out.absolute().parent / f".{out.name}.repo-{os.getpid()}"
+        try:
+            write_repos([task], staging_root, scale, seed, configs)
+            if out.exists():
+                shutil.rmtree(out)
+            (staging_root / task).rename(out)
+        finally:
+            shutil.rmtree(staging_root, ignore_errors=True)
+            (staging_root.parent / f".{staging_root.name}.lock").unlink(missing_ok=True)
     return out
 
 
@@ -203,7 +224,15 @@ def card_metadata(folder: str | os.PathLike) -> dict:
     text = readme.read_text()
     if not text.startswith("---"):
         return {}
-    return yaml.safe_load(text.split("---", 2)[1]) or {}
+    try:
+        meta = yaml.safe_load(text.split("---", 2)[1]) or {}
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        raise HFReasoningError(f"{str(readme)!r} has a malformed YAML header ({getattr(error, 'problem', None) or 'unparsable'}"
+                               f"{f' at line {where.line + 1}' if where else ''}); allowed: the card hf-reasoning wrote") from None
+    if not isinstance(meta, dict):
+        raise HFReasoningError(f"{str(readme)!r} has a YAML header that is not a mapping; allowed: the card hf-reasoning wrote")
+    return meta
 
 
 def load_config(dataset: str | os.PathLike, config: str, **kwargs):
@@ -248,36 +277,68 @@ def repo_metadata(folder_or_repo: str | os.PathLike) -> dict:
 # never uploaded: hidden and temporary files, training checkpoints (optimizer state, RNG
 # states: resumption data, not the model) and pickle-based weight formats
 PUBLISH_IGNORE = (".*", "**/.*", "checkpoints/**", "*.bin", "*.pt", "*.pth", "*.pkl", "*.pickle", "*.ckpt")
+# what hf-reasoning writes into a repo folder; anything else needs --include
+EXPECTED_DATASET_FILES = ("README.md", "*/*.parquet")
+EXPECTED_MODEL_FILES = (
+    "README.md", "config.json", "generation_config.json", "model.safetensors", "model-*.safetensors",
+    "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+    "vocab.json", "vocab.txt", "merges.txt", "added_tokens.json", "chat_template.jinja", "training_args.json",
+    "train_results.json", "eval_results.json", "metrics.jsonl", "*.png",
+)
 
 
-def _publish_files(folder: Path) -> list[tuple[str, int]]:
+def _publish_files(folder: Path, expected=EXPECTED_MODEL_FILES, include=()) -> list[tuple[str, int]]:
+    """The regular files to upload (relative path, bytes), never following a link.
+
+    Hidden files, ``checkpoints/`` and pickle weights are skipped; a symbolic link, or a file
+    that is neither expected nor named by an ``include`` pattern, is refused."""
     from fnmatch import fnmatch
 
-    files = []
-    for p in folder.rglob("*"):
-        rel = p.relative_to(folder)
-        if not p.is_file() or any(part.startswith(".") for part in rel.parts) or rel.parts[0] == "checkpoints":
-            continue
-        if any(fnmatch(rel.name, pattern) for pattern in PUBLISH_IGNORE if "/" not in pattern):
-            continue
-        files.append((rel.as_posix(), p.stat().st_size))
+    files, unexpected = [], []
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        rel_root = Path(root).relative_to(folder)
+        for name in sorted(dirs):
+            rel = rel_root / name
+            if name.startswith(".") or rel.parts[0] == "checkpoints":
+                dirs.remove(name)  # not walked, not uploaded
+            elif (Path(root) / name).is_symlink():
+                raise HFReasoningError(f"{str(folder / rel)!r} is a symbolic link; allowed: regular files inside "
+                                       f"{str(folder)!r} (copy the target in)")
+        for name in names:
+            rel, path = rel_root / name, Path(root) / name
+            posix = rel.as_posix()
+            if name.startswith(".") or any(fnmatch(name, pattern) for pattern in PUBLISH_IGNORE if "/" not in pattern):
+                continue
+            if path.is_symlink() or not path.is_file():
+                raise HFReasoningError(f"{str(path)!r} is {'a symbolic link' if path.is_symlink() else 'not a regular file'}; "
+                                       f"allowed: regular files inside {str(folder)!r} (copy the target in)")
+            if not any(fnmatch(posix, pattern) for pattern in (*expected, *include)) or (
+                    "*/*.parquet" in expected and posix.count("/") != 1 and posix.endswith(".parquet")):
+                unexpected.append(posix)
+            files.append((posix, path.stat().st_size))
+    if unexpected:
+        shown = ", ".join(sorted(unexpected)[:5]) + (f" (+{len(unexpected) - 5} more)" if len(unexpected) > 5 else "")
+        raise HFReasoningError(f"{str(folder)!r} holds files hf-reasoning did not write: {shown}; allowed: remove them, "
+                               "or name them with --include PATTERN to upload them")
     return sorted(files)
 
 
 def publish(folder: str | os.PathLike, repo_id: str, private: bool = False, dry_run: bool = False,
-            token: str | None = None) -> list[tuple[str, int]]:
-    """Upload a repo folder with ``create_repo`` + ``upload_folder``: a dataset repo folder
+            token: str | None = None, include: Iterable[str] = ()) -> list[tuple[str, int]]:
+    """Upload a repo folder with ``create_repo`` + one ``create_commit``: a dataset repo folder
     (``README.md`` with a ``configs:`` block) as a dataset repo, a finished run folder
     (``config.json``) as a model repo.
 
-    A run folder's model card is (re)written first with ``repo_id`` (so its loading snippet
-    names the repo; :func:`hf_reasoning.cards.write_model_card`); checkpoints and pickle files
-    are never uploaded. Returns the files (relative path, bytes) that are (or, with
-    ``dry_run``, would be) uploaded; a dry run writes nothing."""
-    from huggingface_hub import HfApi
+    Only regular files inside the folder are uploaded, each named in the commit (links are
+    refused, hidden files, checkpoints and pickle files skipped); a file hf-reasoning does not
+    write is refused unless an ``include`` pattern (fnmatch on the relative path) names it.
+    A run's model card is uploaded with ``repo_id`` in its loading snippet and written into
+    the folder only after the upload succeeded, so a failed publish changes nothing. Returns
+    the files (relative path, bytes) that are (or, with ``dry_run``, would be) uploaded."""
+    from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-    from .cards import is_run_dir, write_model_card
+    from .cards import build_model_card, is_run_dir
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -288,15 +349,15 @@ def publish(folder: str | os.PathLike, repo_id: str, private: bool = False, dry_
         raise HFReasoningError(f"--repo-id {repo_id!r} is not a valid Hub repo id; allowed: ORG/NAME") from None
     if "/" not in repo_id:
         raise HFReasoningError(f"--repo-id {repo_id!r} has no namespace; allowed: ORG/NAME")
+    include = list(include)
+    card = None
     if is_run_dir(folder):
         repo_type = "model"
-        if dry_run:
-            files = _publish_files(folder)
-            if "README.md" not in dict(files):  # the card publish would write
-                files = sorted([*files, ("README.md", 0)])
-            return files
+        files = _publish_files(folder, EXPECTED_MODEL_FILES, include)
         if (folder / "training_args.json").is_file():  # a run of hf_reasoning.train: its card names the repo
-            write_model_card(folder, repo_id=repo_id)
+            text = str(build_model_card(folder, repo_id=repo_id))
+            card = (text if text.endswith("\n") else text + "\n").encode()
+            files = sorted([*(f for f in files if f[0] != "README.md"), ("README.md", len(card))])
         title = f"model {folder.name}"
     else:
         meta = card_metadata(folder) if (folder / "README.md").is_file() else {}
@@ -306,17 +367,22 @@ def publish(folder: str | os.PathLike, repo_id: str, private: bool = False, dry_
                                    "or hf_reasoning.train")
         repo_type = "dataset"
         title = meta.get("pretty_name", folder.name)
-    files = _publish_files(folder)
+        files = _publish_files(folder, EXPECTED_DATASET_FILES, include)
     if dry_run:
         return files
+    operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=card if name == "README.md" and card
+                                     else str(folder / name)) for name, _ in files]
     api = HfApi(token=token)
     try:
         api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
-        api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=repo_type,
-                          commit_message=f"Upload {title} with hf-reasoning", ignore_patterns=list(PUBLISH_IGNORE))
+        api.create_commit(repo_id, operations, repo_type=repo_type, commit_message=f"Upload {title} with hf-reasoning")
     except Exception as exc:  # network, auth, offline mode: one line for the user
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise HFReasoningError(f"could not publish {str(folder)!r} to {repo_id!r}: {message}") from None
+    if card is not None:  # the local card now names the repo it was published to
+        tmp = folder / f".README.md.tmp-{os.getpid()}"
+        tmp.write_bytes(card)
+        os.replace(tmp, folder / "README.md")
     return files
 
 

@@ -25,6 +25,7 @@ Anything else is a pretrained causal LM: a local folder (e.g. a previous run) or
 from __future__ import annotations
 
 import inspect
+import json
 import os
 from dataclasses import dataclass
 
@@ -139,6 +140,77 @@ def resolve_pretrained(name_or_path: str) -> str:
     )
 
 
+PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
+
+
+def safetensors_problem(path: str | os.PathLike) -> str | None:
+    """What is wrong with a ``.safetensors`` file (truncated, garbage header), or None.
+
+    Reads only the header: 8 bytes of header length, the JSON header, whose largest data
+    offset must end exactly at the end of the file."""
+    path = str(path)
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            if size < 8:
+                return f"{size} bytes, shorter than a safetensors header"
+            length = int.from_bytes(f.read(8), "little")
+            if length > size - 8:
+                return f"truncated header ({size} bytes, the header alone needs {length + 8})"
+            header = json.loads(f.read(length))
+    except OSError as error:
+        return error.strerror or str(error)
+    except ValueError:
+        return "its header is not safetensors JSON"
+    if not isinstance(header, dict):
+        return "its header is not safetensors JSON"
+    try:
+        end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return "its header lists no valid tensor offsets"
+    if 8 + length + end != size:
+        return f"{size} bytes, its header describes {8 + length + end} (truncated or padded)"
+    return None
+
+
+def check_model_folder(path: str | os.PathLike, flag: str = "--model", allow_pickle: bool = False) -> None:
+    """Raise a one-line error unless ``path`` is a model folder that loads: readable JSON
+    files (config with a model_type, tokenizer), safetensors weights with sound headers, and
+    pickle weights only with ``allow_pickle``."""
+    from fnmatch import fnmatch
+    from pathlib import Path
+
+    folder = Path(path)
+    if not folder.is_dir():
+        what = "is a file" if folder.exists() else "does not exist"
+        raise UnknownModelError(f"{flag} {str(folder)!r} {what}; allowed: a model folder (config.json + "
+                                "model.safetensors) or a Hub id owner/name")
+    if not (folder / "config.json").is_file():
+        raise UnknownModelError(f"{flag} {str(folder)!r} has no config.json; allowed: a finished run folder or a model folder")
+    for json_file in sorted(folder.glob("*.json")):
+        try:
+            value = json.loads(json_file.read_text())
+        except (OSError, ValueError) as error:
+            raise UnknownModelError(f"{flag}: {str(json_file)!r} is not readable JSON ({str(error)[:120]}); "
+                                    "allowed: the files save_pretrained writes") from None
+        if json_file.name == "config.json" and not (isinstance(value, dict) and value.get("model_type")):
+            raise UnknownModelError(f"{flag}: {str(json_file)!r} names no model_type; allowed: a transformers config.json")
+    weights = sorted(folder.glob("*.safetensors"))
+    pickles = sorted(p for p in folder.iterdir() if any(fnmatch(p.name, pattern) for pattern in PICKLE_WEIGHTS))
+    if not weights and pickles and not allow_pickle:
+        raise UnknownModelError(
+            f"{flag} {str(folder)!r} has pickle weights only ({pickles[0].name}), which can run code when loaded; "
+            "allowed: safetensors weights (convert: AutoModelForCausalLM.from_pretrained(FOLDER).save_pretrained(FOLDER, "
+            "safe_serialization=True)), or --allow-pickle for a file you trust")
+    if not weights and not pickles:
+        raise UnknownModelError(f"{flag} {str(folder)!r} has no weights; allowed: a folder with model.safetensors")
+    for weight in weights:
+        problem = safetensors_problem(weight)
+        if problem:
+            raise UnknownModelError(f"{flag}: weights {str(weight)!r} are damaged ({problem}); "
+                                    "allowed: a complete model.safetensors")
+
+
 def build_model(
     name_or_path: str,
     tokenizer: PreTrainedTokenizerBase | None = None,
@@ -146,6 +218,7 @@ def build_model(
     attn_implementation: str | None = "sdpa",
     dtype: torch.dtype | None = None,
     rope_theta: float | None = None,
+    allow_pickle: bool = False,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """A fresh preset model (needs ``tokenizer``) or a pretrained one with its tokenizer.
 
@@ -168,13 +241,21 @@ def build_model(
         model = AutoModelForCausalLM.from_config(config, attn_implementation=attn_implementation, dtype=dtype)
         return model, tokenizer
     path = resolve_pretrained(name_or_path)
-    if tokenizer is None:
-        tokenizer = AutoTokenizer.from_pretrained(path)
+    if os.path.isdir(path):
+        check_model_folder(path, allow_pickle=allow_pickle)
+    # safetensors only, unless the user vouches for the pickle (torch.load can run code)
+    kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    try:
+        if tokenizer is None:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=None if allow_pickle else True,
+                                                     **kwargs)
+    except (OSError, ValueError, KeyError, TypeError, EnvironmentError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UnknownModelError(f"cannot load model {name_or_path!r}: {first[:300]}") from None
     if tokenizer.pad_token_id is None:
         # pretrained LMs often have no pad token; padding is masked and ignored by the loss
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
-    kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs)
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer))
     return model, tokenizer

@@ -33,6 +33,7 @@ uninterrupted one (same data order, RNG and schedule).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import math
@@ -54,7 +55,16 @@ from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .errors import HFReasoningError
+from .errors import (
+    ArgumentParser,
+    HFReasoningError,
+    check_attention,
+    check_dataset_source,
+    check_number,
+    check_output_dir,
+    check_report_to,
+    check_seed,
+)
 from .generation import complete
 from .inductive import (
     collator_for,
@@ -72,7 +82,9 @@ from .modeling import (
     check_positions,
     count_parameters,
     is_preset,
+    safetensors_problem,
 )
+from .outputs import bookkeeping, exclusive
 from .tokenization import build_tokenizer, build_tokenizer_from_texts, marker_id
 
 FORMATS = ("plain", "scratchpad", "inductive", "shift", "reversed", "index_hints", "reversed_index_hints")
@@ -80,7 +92,7 @@ FORMATS = ("plain", "scratchpad", "inductive", "shift", "reversed", "index_hints
 # parameters (evaluation decodes greedily and draws no random numbers)
 RESUMABLE_CHANGES = {"resume", "overwrite", "report_to", "num_workers", "stop_after_steps", "out", "eval_every",
                      "eval_splits", "eval_max_examples", "eval_batch_size", "logging_every", "checkpoint_every",
-                     "checkpoints_to_keep"}
+                     "checkpoints_to_keep", "allow_pickle"}
 TRAINING_ARGS = "training_args.json"
 CHECKPOINTS = "checkpoints"
 # The non-sharded checkpoint: safetensors and JSON only (no pickle), one file per state.
@@ -104,7 +116,7 @@ class ConfigChangedError(HFReasoningError):
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Train a causal LM on an hf_reasoning dataset config.")
+    parser = ArgumentParser(prog="hf-reasoning train", description="Train a causal LM on an hf_reasoning dataset config.")
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", required=True, help="Dataset repo folder or Hub id (load_dataset(DATASET, CONFIG)).")
     data.add_argument("--config", required=True, help="Dataset config, <preset>-<format>, e.g. laptop-inductive.")
@@ -131,6 +143,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                             "(docs/reproductions/parity_budget_trials.md).")
     model.add_argument("--attn_implementation", default="sdpa",
                        help="eager or sdpa (the inductive formats need a 4D float mask).")
+    model.add_argument("--allow-pickle", "--allow_pickle", dest="allow_pickle", action="store_true",
+                       help="Load a pretrained --model from pickle weights (*.bin, *.pt), which can run code: only "
+                            "for files you trust (default: safetensors only).")
     run = parser.add_argument_group("run")
     run.add_argument("--out", "--run_dir", dest="out", required=True, help="Run directory (becomes a model repo folder).")
     run.add_argument("--resume", action="store_true", help="Resume from the last complete checkpoint in --out.")
@@ -183,6 +198,25 @@ def check_args(args: argparse.Namespace) -> None:
             f"--min_learning_rate {args.min_learning_rate} must lie in [0, --learning_rate {args.learning_rate}]")
     if args.resume and args.overwrite:
         raise HFReasoningError("--resume and --overwrite exclude each other; allowed: one of them")
+    if args.eval_max_examples <= 0:
+        raise HFReasoningError(f"--eval_max_examples must be a positive integer, got {args.eval_max_examples}")
+    for name in ("num_workers", "warmup_steps"):
+        if getattr(args, name) is not None and getattr(args, name) < 0:
+            raise HFReasoningError(f"--{name} must be >= 0, got {getattr(args, name)}")
+    if args.stop_after_steps is not None and args.stop_after_steps <= 0:
+        raise HFReasoningError(f"--stop_after_steps must be a positive integer, got {args.stop_after_steps}")
+    check_number("--learning_rate", args.learning_rate, 0, low_open=True)
+    check_number("--weight_decay", args.weight_decay, 0)
+    check_number("--max_grad_norm", args.max_grad_norm, 0)
+    check_number("--adam_beta1", args.adam_beta1, 0, 1, high_open=True)
+    check_number("--adam_beta2", args.adam_beta2, 0, 1, high_open=True)
+    if args.rope_theta is not None:
+        check_number("--rope_theta", args.rope_theta, 0, low_open=True)
+    check_seed("--seed", args.seed)
+    check_attention(args.attn_implementation)
+    check_report_to(args.report_to)
+    check_dataset_source(args.dataset)
+    check_output_dir(args.out)
     if args.warmup_steps is None:
         args.warmup_steps = max(1, args.max_steps // 50)
 
@@ -193,18 +227,21 @@ def check_args(args: argparse.Namespace) -> None:
 def check_run_dir(args: argparse.Namespace) -> Path:
     """Read-only checks of the run directory: it must be new (or --overwrite), or, with
     --resume, hold a run with the same arguments."""
-    run_dir = Path(args.out)
+    run_dir = check_output_dir(args.out)
     saved = run_dir / TRAINING_ARGS
     if args.resume:
         if not saved.is_file():
             raise RunDirError(f"--resume: {str(run_dir)!r} holds no {TRAINING_ARGS}; allowed: a run directory of hf_reasoning.train")
-        before = json.loads(saved.read_text())
+        try:
+            before = json.loads(saved.read_text())
+        except ValueError:
+            raise RunDirError(f"--resume: {str(saved)!r} is not readable JSON; allowed: the file hf_reasoning.train wrote") from None
         now = run_identity(args)
         changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
         if changed:
             details = ", ".join(f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in changed)
             raise ConfigChangedError(f"--resume with changed arguments ({details}); allowed: the original arguments")
-    elif run_dir.exists() and any(run_dir.iterdir()) and not args.overwrite:
+    elif run_dir.exists() and any(not bookkeeping(p.name) for p in run_dir.iterdir()) and not args.overwrite:
         raise RunDirError(f"run directory {str(run_dir)!r} exists; allowed: a new directory, --resume or --overwrite")
     return run_dir
 
@@ -226,11 +263,60 @@ def run_identity(args: argparse.Namespace) -> dict:
     return {k: v for k, v in sorted(vars(args).items()) if k not in RESUMABLE_CHANGES}
 
 
-def last_checkpoint(run_dir: Path) -> Path | None:
-    """The newest *complete* checkpoint: only renamed folders count, never ``.tmp-*`` ones."""
+def check_train_size(args: argparse.Namespace, accelerator: Accelerator, train) -> None:
+    """A fixed train split must hold one global batch (checked before the run folder exists)."""
+    if isinstance(train, datasets.IterableDataset):
+        return
+    needed = args.per_device_train_batch_size * accelerator.num_processes * max(1, args.group_by_length)
+    if len(train) < needed:
+        raise HFReasoningError(
+            f"train split has {len(train)} rows, fewer than one global batch of {needed} (--per_device_train_batch_size "
+            f"{args.per_device_train_batch_size} x {accelerator.num_processes} process(es) x --group_by_length); "
+            "allowed: a smaller --per_device_train_batch_size or --group_by_length")
+
+
+def checkpoint_problem(checkpoint: Path) -> str | None:
+    """What makes a checkpoint unusable (unreadable trainer state, a missing or truncated
+    state file), or None. Reads the JSON files and the safetensors headers only."""
+    try:
+        state = json.loads((checkpoint / TRAINER_STATE).read_text())
+        int(state["completed_steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{TRAINER_STATE} is missing, empty or unreadable"
+    if state.get("layout", "accelerate") == "safetensors":
+        required = [MODEL_FILE, OPTIMIZER_TENSORS, OPTIMIZER_JSON, SCHEDULER_JSON]
+        required += [f"rng_state_{rank}.{ext}" for rank in range(int(state.get("num_processes", 1)))
+                     for ext in ("safetensors", "json")]
+        missing = [name for name in required if not (checkpoint / name).is_file()]
+        if missing:
+            return f"no {missing[0]}"
+    for path in sorted(checkpoint.glob("*.safetensors")):
+        problem = safetensors_problem(path)
+        if problem:
+            return f"{path.name}: {problem}"
+    for path in sorted(checkpoint.glob("*.json")):
+        try:
+            json.loads(path.read_text())
+        except (OSError, ValueError):
+            return f"{path.name} is not readable JSON"
+    return None
+
+
+def last_checkpoint(run_dir: Path, warn=print) -> Path | None:
+    """The newest *complete and sound* checkpoint: only renamed folders count, never
+    ``.tmp-*`` ones; a damaged one (truncated file, empty state) is skipped with a warning
+    line for the one before. None if there is no checkpoint; an error if none is sound."""
     folder = run_dir / CHECKPOINTS
-    complete = sorted(p for p in folder.glob("step-*") if (p / TRAINER_STATE).is_file()) if folder.is_dir() else []
-    return complete[-1] if complete else None
+    candidates = sorted(folder.glob("step-*")) if folder.is_dir() else []
+    for checkpoint in reversed(candidates):
+        problem = checkpoint_problem(checkpoint)
+        if problem is None:
+            return checkpoint
+        warn(f"warning: checkpoint {str(checkpoint)!r} is damaged ({problem}); trying the one before")
+    if candidates:
+        raise RunDirError(f"--resume: none of the {len(candidates)} checkpoint(s) in {str(folder)!r} is sound; "
+                          "allowed: --overwrite to start the run again")
+    return None
 
 
 def is_sharded(accelerator: Accelerator) -> bool:
@@ -557,6 +643,11 @@ class TrainResult:
 
 def main(argv: list[str] | None = None) -> TrainResult:
     args = parse_args(argv)
+    with contextlib.ExitStack() as run_lock:  # held by the main process until the run ends
+        return train(args, run_lock)
+
+
+def train(args: argparse.Namespace, run_lock: contextlib.ExitStack) -> TrainResult:
     fmt = format_of_config(args.config)
     mixed_precision = args.mixed_precision
     if mixed_precision == "auto":
@@ -583,7 +674,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
             f"--attn_implementation {args.attn_implementation!r} cannot take the inductive 4D float mask; "
             f"allowed: {', '.join(MASKABLE_ATTENTION)}")
     model, tokenizer = build_model(args.model, tokenizer, attn_implementation=args.attn_implementation,
-                                   rope_theta=args.rope_theta)
+                                   rope_theta=args.rope_theta, allow_pickle=args.allow_pickle)
     model.config.use_cache = False
     # pretrained LMs that start texts with a BOS token keep it; our word-level ones do not use it
     bos_token_id = None if is_preset(args.model) else tokenizer.bos_token_id
@@ -609,6 +700,11 @@ def main(argv: list[str] | None = None) -> TrainResult:
         check_positions(model, max_position(collate, sample) + args.random_position_offset,
                         where=f"split 'train' with --random_position_offset {args.random_position_offset}")
 
+    check_train_size(args, accelerator, train)
+
+    if accelerator.is_main_process:  # one writer per run folder; checked again under the lock
+        run_lock.enter_context(exclusive(run_dir, "hf_reasoning.train"))
+        check_run_dir(args)
     create_run_dir(args, accelerator, run_dir)
 
     no_decay = ("bias", "norm", "ln_")
@@ -624,7 +720,7 @@ def main(argv: list[str] | None = None) -> TrainResult:
         accelerator.register_for_checkpointing(scheduler)
 
     completed_steps = 0
-    checkpoint = last_checkpoint(run_dir) if args.resume else None
+    checkpoint = last_checkpoint(run_dir, warn=accelerator.print) if args.resume else None
     if checkpoint is not None:
         completed_steps = load_checkpoint(accelerator, checkpoint, model, optimizer, scheduler)
         accelerator.print(f"resumed from {checkpoint} at step {completed_steps}")
@@ -715,10 +811,6 @@ def main(argv: list[str] | None = None) -> TrainResult:
 
 
 if __name__ == "__main__":
-    import sys
+    from .errors import exit_on_error
 
-    try:
-        main()
-    except HFReasoningError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    exit_on_error(main, interrupted="the run continues from its last checkpoint with --resume")
