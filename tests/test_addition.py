@@ -111,15 +111,16 @@ def random_space_states(prompt_tokens: list[str]) -> list[list[str]]:
 def shift_states(prompt_tokens: list[str]) -> list[list[str]]:
     """All states of the shift format, the prompt (first state) included.
 
-    ``fa $ a… + fb $ b… = $ fillers… | carry``: each next state rotates each operand block
-    right by one (its last digit to the front), adds the two digits now in front and the carry,
-    writes the digit at the register's front (dropping its last token) and the new carry. After
-    s steps the last state is the register with the final carry written in front."""
+    ``fillers $ a… + fillers $ b… = $ fillers… | carry``: each next state rotates each operand
+    block right by one (its last digit to the front), adds the two digits now in front and the
+    carry, writes the digit at the register's front (dropping its last token) and the new
+    carry. After s steps the last state is the register with the final carry shifted in the
+    same way."""
     plus, eq, bar = prompt_tokens.index("+"), prompt_tokens.index("="), prompt_tokens.index("|")
     block_a, block_b = prompt_tokens[:plus], prompt_tokens[plus + 1: eq]
     register, carry = prompt_tokens[eq + 1: bar], int(prompt_tokens[bar + 1])
     assert len(prompt_tokens) == bar + 2
-    s = len(block_a) - 2
+    s = len(block_a) - block_a.index("$") - 1  # the digits after `$`
     states = [list(prompt_tokens)]
     for _ in range(s):
         block_a = [block_a[-1]] + block_a[:-1]
@@ -128,8 +129,36 @@ def shift_states(prompt_tokens: list[str]) -> list[list[str]]:
         digit, carry = column % 10, column // 10
         register = [str(digit)] + register[:-1]
         states.append([*block_a, "+", *block_b, "=", *register, "|", str(carry)])
-    states.append([str(carry)] + register)
+    states.append([str(carry)] + register[:-1])
     return states
+
+
+def shift_text_reference(a: str, b: str, fillers: str, W: int) -> tuple[str, str]:
+    """Prompt and completion of the shift format written directly from the structured columns
+    (Python integers, string slicing; no state-to-state recursion): after t steps an operand
+    block is its last t digits, its W - s fillers, `$`, its first s - t digits; the register is
+    the t lowest digits of the sum (highest first), `$`, the first W + 1 - t of its fillers."""
+    s = len(a)
+    fa, fb, fr = fillers[: W - s], fillers[W - s: 2 * (W - s)], fillers[2 * (W - s):]
+    assert len(fr) == W + 1
+    total = str(int(a) + int(b)).zfill(s + 1)
+
+    def block(x: str, f: str, t: int) -> list[str]:
+        return [*x[s - t:], *f, "$", *x[: s - t]]
+
+    def register(t: int) -> list[str]:
+        return [*total[s + 1 - t:], "$", *fr[: W + 1 - t]]
+
+    def carry(t: int) -> str:  # carry out of the t lowest columns
+        return str((int(a[s - t:] or "0") + int(b[s - t:] or "0")) // 10 ** t)
+
+    states = [[*block(a, fa, t), "+", *block(b, fb, t), "=", *register(t), "|", carry(t)] for t in range(s + 1)]
+    states.append(register(s + 1))
+    return " ".join(states[0]), "# " + " # ".join(" ".join(st) for st in states[1:]) + " ."
+
+
+# TASKS.md's widths: W = the preset's longest operand of any split
+SHIFT_WIDTH = {"abbe2024_shift": 30, "cpu_shift": 12}
 
 
 def digits_before_dollar(state: list[str]) -> str:
@@ -219,19 +248,33 @@ def check_row(row: dict, config: str) -> str:
         # the fillers are never needed for the answer: the digits before `$` are the sum
         assert digits_before_dollar(states[-1][13:]) == answer
     elif fmt == "shift":
-        fillers = row["fillers"]
-        assert len(fillers) == s + 3 and set(fillers) <= LETTERS
-        assert ptoks == [fillers[0], "$", *a, "+", fillers[1], "$", *b, "=", "$", *fillers[2:], "|", "0"]
+        fillers, W = row["fillers"], SHIFT_WIDTH[preset_of(config)]
+        assert len(fillers) == 3 * W - 2 * s + 1 and set(fillers) <= LETTERS
+        fa, fb, fr = fillers[: W - s], fillers[W - s: 2 * (W - s)], fillers[2 * (W - s):]
+        # structured → text, two ways: written directly, and state by state from the prompt
+        assert (prompt, completion) == shift_text_reference(a, b, fillers, W)
+        assert ptoks == [*fa, "$", *a, "+", *fb, "$", *b, "=", "$", *fr, "|", "0"]
         assert ctoks[0] == "#" and ":" not in ctoks
         states = [ptoks] + split_on(ctoks[1:-1], "#")
         assert states == shift_states(ptoks)
         assert len(states) == s + 2
+        # text → instance: every state has the fixed layout; undo the rotations, read the carries
+        # and the register's digits, and check them against Python integers
+        assert all(len(state) == 3 * W + 8 for state in states[:-1])
+        assert len(states[-1]) == W + 2
+        total = int(a) + int(b)
         for t, state in enumerate(states[:-1]):
-            register = state[state.index("=") + 1: state.index("|")]
-            assert register.index("$") == t
-            assert register[t + 1:] == list(fillers[2: 2 + s + 1 - t])
+            block_a, block_b = state[: W + 1], state[W + 2: 2 * W + 3]
+            assert state[W + 1] == "+" and state[2 * W + 3] == "=" and state[-2] == "|"
+            assert "".join(block_a[t:] + block_a[:t]) == fa + "$" + a  # rotated t times
+            assert "".join(block_b[t:] + block_b[:t]) == fb + "$" + b
+            register = state[2 * W + 4: -2]
+            assert len(register) == W + 2 and register.index("$") == t
+            assert "".join(register[:t]) == (str(total % 10 ** t).zfill(t) if t else "")
+            assert register[t + 1:] == list(fr[: W + 1 - t])
+            assert int(state[-1]) == (int(a[s - t:] or "0") + int(b[s - t:] or "0")) // 10 ** t
+        assert states[-1][s + 1:] == ["$", *fr[: W - s]]
         assert digits_before_dollar(states[-1]) == answer
-        assert states[-1][states[-1].index("$") + 1:] == [fillers[2]]
     else:
         raise AssertionError(f"unknown addition format {fmt!r}")
     return answer
@@ -242,8 +285,10 @@ def check_row(row: dict, config: str) -> str:
 SPEC_RS_PROMPT = "3 4 _ 5 _ + 7 _ 8 9 _ = $ j h w b a r"
 SPEC_RS_FIRST = "[ 0 3 ] 5 [ 0 9 ] 9 c 1 r 4 $ j h w b a"
 SPEC_RS_LAST = "[ - 1 ] _ [ 0 5 ] _ c 0 r 1 1 3 4 $ j h"
-SPEC_SHIFT_PROMPT = "m $ 4 5 + l $ 7 8 = $ a q b | 0"
-SPEC_SHIFT_COMPLETION = "# 5 m $ 4 + 8 l $ 7 = 3 $ a q | 1 # 4 5 m $ + 7 8 l $ = 2 3 $ a | 1 # 1 2 3 $ a ."
+# TASKS.md's example: 45 + 78 with W = 4
+SPEC_SHIFT_PROMPT = "m k $ 4 5 + l p $ 7 8 = $ a q b x y | 0"
+SPEC_SHIFT_COMPLETION = ("# 5 m k $ 4 + 8 l p $ 7 = 3 $ a q b x | 1 # 4 5 m k $ + 7 8 l p $ = 2 3 $ a q b | 1 "
+                         "# 1 2 3 $ a q .")
 
 
 def test_references_reproduce_spec_examples():
@@ -256,6 +301,24 @@ def test_references_reproduce_spec_examples():
     shift = shift_states(SPEC_SHIFT_PROMPT.split())
     assert "# " + " # ".join(" ".join(st) for st in shift[1:]) + " ." == SPEC_SHIFT_COMPLETION
     assert get_task(TASK).parse_answer("shift", SPEC_SHIFT_COMPLETION) == "123"
+    assert shift_text_reference("45", "78", "mklpaqbxy", 4) == (SPEC_SHIFT_PROMPT, SPEC_SHIFT_COMPLETION)
+
+
+def test_generator_reproduces_spec_shift_example():
+    """The generator on a hand-made instance (45 + 78, fillers m k / l p / a q b x y, W = 4)
+    writes the spec's example token for token."""
+    import numpy as np
+
+    from hf_reasoning.tasks.addition import AdditionConfig
+    from hf_reasoning.tasks.base import Instances
+
+    cfg = AdditionConfig(train_lengths=(1, 2), ood_lengths=(4,), formats=("shift",))  # W = 4
+    fillers = np.array([[ord(c) - ord("a") for c in "mklpaqbxy"]], dtype=np.int8)
+    inst = Instances({"a": np.array([[4, 5]], np.int8), "b": np.array([[7, 8]], np.int8), "fillers": fillers}, None)
+    columns = get_task(TASK).to_columns(cfg, "shift", inst)
+    assert columns["prompt"].to_pylist() == [SPEC_SHIFT_PROMPT]
+    assert columns["completion"].to_pylist() == [SPEC_SHIFT_COMPLETION]
+    assert columns["fillers"].to_pylist() == ["mklpaqbxy"] and columns["answer"].to_pylist() == ["123"]
 
 
 def test_reference_rejects_corrupted_rows(read_split):
@@ -336,6 +399,49 @@ def test_preset_lengths(read_split, repo_configs, preset, train, ood):
         assert abs(sum(lengths) / len(lengths) - mean) < 5 * sd / len(lengths) ** 0.5, config
         counts = {s: lengths.count(s) for s in train}
         assert counts[max(train)] > counts[min(train)]
+
+
+@pytest.mark.parametrize("config", ["abbe2024_shift-shift", "cpu_shift-shift"])
+def test_shift_states_have_one_length_per_config(config_splits, read_split, config):
+    """The point of the fixed width: every state of every split (training lengths and OOD
+    alike) has the same number of tokens, 3W + 8, and the same layout (`+`, `=`, `|` at fixed
+    places); the last state, the register, has W + 2 tokens."""
+    W = SHIFT_WIDTH[preset_of(config)]
+    lengths, last_lengths, layouts, digit_counts = set(), set(), set(), set()
+    for split in config_splits(TASK, config):
+        for row in read_split(TASK, config, split):
+            states = split_on(f"{row['prompt']} {row['completion']}".split()[:-1], "#")
+            lengths |= {len(state) for state in states[:-1]}
+            last_lengths.add(len(states[-1]))
+            layouts |= {(state.index("+"), state.index("="), state.index("|")) for state in states[:-1]}
+            digit_counts.add(row["length"])
+    assert digit_counts >= {1, 4} and max(digit_counts) == W  # short and longest operands both seen
+    assert lengths == {3 * W + 8}
+    assert last_lengths == {W + 2}
+    assert layouts == {(W + 1, 2 * W + 3, 3 * W + 6)}
+
+
+def test_shift_build_is_byte_identical(tmp_path):
+    """`hf-reasoning build` twice with the same seed writes the same bytes (the fillers come
+    from the seeded layout stream); another seed changes the fillers, not the questions."""
+    from hf_reasoning import build_config
+    from hf_reasoning.cli import main
+
+    config = "cpu_shift-shift"
+    for out in ("one", "two"):
+        try:
+            main(["build", TASK, "--config", config, "--out", str(tmp_path / out), "--scale", "tiny"])
+        except SystemExit as exit_:
+            assert exit_.code in (0, None), exit_.code
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.is_file())
+    assert any(str(f).endswith(".parquet") for f in files)
+    for f in files:
+        assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "two" / f).read_bytes(), f
+    first, other = build_config(TASK, config, "tiny", 0), build_config(TASK, config, "tiny", 1)
+    assert first.tables["train"]["fillers"].to_pylist() != other.tables["train"]["fillers"].to_pylist()
+    plain = build_config(TASK, "cpu_shift-plain", "tiny", 0)
+    for split, table in first.tables.items():
+        assert table["a"].equals(plain.tables[split]["a"]) and table["b"].equals(plain.tables[split]["b"]), split
 
 
 def test_zhou2023_and_t2t_lengths(read_split, repo_configs):

@@ -4,6 +4,17 @@ The sum is always written with s + 1 digits (a leading 0 when there is no final 
 every format, so the answer length is fixed by s; the `answer` column holds those s + 1
 digits, most significant first, without spaces (e.g. ``"025"`` for 12 + 13).
 
+Shift format at a fixed width (abbe2024's code, ``create_sample_shift``): every operand of a
+preset is left-padded with random fillers to W = the preset's longest length of any split (the
+source pads to 30 digits, its longest test length), and the register holds ``$`` and W + 1
+fillers, so a state has the same number of tokens and the same layout at every s (train and
+OOD alike); only its content changes, which is what lets the format length-generalise. Where
+the source differs and it does not decide the result, we follow TASKS.md: the source's
+register has W fillers (ours W + 1, so the last state also drops one) and its fillers are drawn
+from ``a``-``z``, ``0``-``9`` and ``$`` (ours are letters only, so the answer, the digits
+before ``$`` in the last state, is unambiguous). The fillers come from the layout stream: they
+are not part of the instance, so they stay out of the key that keeps the splits disjoint.
+
 Index hints (zhou2023 follow-up, Zhou et al. 2024, "Transformers can achieve length
 generalization but not robustly"). Our reading of the source: the hints of one example are a
 random run of *consecutive* hints taken from an ordered set larger than any test length, so
@@ -29,7 +40,7 @@ import pyarrow as pa
 
 from ..errors import HFReasoningError
 from ..text import Vocab, digit_strings, list_array, render
-from . import register
+from .registry import register
 from .base import Instances, Task, length_groups, positive_lengths, random_subsets, split_completion
 
 LETTERS = list(string.ascii_lowercase)
@@ -52,7 +63,8 @@ HINT_TOKEN = re.compile(r"h[1-9][0-9]*")
 @dataclass(frozen=True)
 class AdditionConfig:
     """Operand digit counts s: training lengths with P(s) ∝ s, OOD test lengths, and the
-    slots per operand L of the random-space inductive format (a + b over 2L + 1 slots)."""
+    slots per operand L of the random-space inductive format (a + b over 2L + 1 slots). The
+    shift format's width W is the longest of all these lengths (``shift_width``)."""
 
     train_lengths: tuple[int, ...] = tuple(range(1, 11))
     ood_lengths: tuple[int, ...] = tuple(range(12, 31, 2))
@@ -81,6 +93,12 @@ PRESETS = {
     "cpu_hints": AdditionConfig(train_lengths=tuple(range(1, 11)), ood_lengths=(11, 12, 13, 15, 17, 20, 25),
                                 formats=ZHOU_FORMATS),
 }
+
+
+def shift_width(cfg: AdditionConfig) -> int:
+    """W: the shift format pads every operand of a preset to its longest length (of any split),
+    so that every state of every split has the same tokens and layout (abbe2024 use W = 30)."""
+    return max(cfg.train_lengths + cfg.ood_lengths)
 
 
 def hint_set_size(cfg: AdditionConfig) -> int:
@@ -152,6 +170,9 @@ def _two_digit(slot: np.ndarray) -> np.ndarray:
 
 @register
 class Addition(TwoOperandTask):
+    """Addition in every format of the sources; the shift format at one width W per preset
+    (see the module docstring and ``format_docs["shift"]``)."""
+
     name = "addition"
     title = "Multi-digit addition"
     sources = ("abbe2024", "zhou2023", "t2t")
@@ -163,6 +184,8 @@ class Addition(TwoOperandTask):
         "s + 1 digits. Training digit counts are drawn with P(s) ∝ s. `length` is s. In the index-hint formats "
         "each row's hints are a random run of consecutive hints (offset in `hint_offset`) from h1..hH, H = the "
         "preset's longest length + 1, in every split, so every hint of a test length also occurs in training. "
+        "The shift format pads every operand and its register to one width per preset (its longest length), so its "
+        "states have one length and layout in every split. "
         "Presets: `abbe2024` (train 1..10, test 12..30), `abbe2024_shift` (train 1..4, test 12..30), `zhou2023` "
         "(train 1..40, test 45..100), `t2t` (train 1..40, test 400), and reduced ones for CPU experiments: "
         "`cpu_shift` and `cpu_space` (train 1..4, test 5..12; random-space over 12 slots per operand), "
@@ -189,11 +212,16 @@ class Addition(TwoOperandTask):
         "L + 2, fillers drop off the end). A final state (s + 1 states in all) writes the final carry; there "
         "both numbers are used up and point to the slot just before their field, `- 1` for a and the `+` "
         "slot for b, with digit `_`. The answer is the digits before `$` in the last state.",
-        "shift": "no `:`. The prompt is the first state: each operand after a random filler letter and `$`, "
-        "`=`, a register `$` plus s + 1 fillers, `| carry`. Each next state (after `#`) rotates the last digit "
-        "of each operand to its front, writes the new result digit at the front of the register (dropping "
-        "its last filler) and the new carry. The last state is the register alone with the final carry "
-        "written in front. The answer is the digits before `$` in the last state.",
+        "shift": "no `:`; every example of a preset is padded to one width W, the preset's longest operand (of any "
+        "split; abbe2024 use W = 30), so every state of every split has the same 3W + 8 tokens and layout and only "
+        "its content changes with s. The prompt is the first state: each operand left-padded with W - s random "
+        "filler letters and `$` (W + 1 tokens), `+` between them, `=`, a register of `$` and W + 1 fillers, `| 0`. "
+        "Each next state (after `#`) rotates each operand block right by one (its last digit to the front), writes "
+        "the new result digit at the front of the register (its last filler drops off) and the new carry after `|`. "
+        "The last state (W + 2 tokens) is the register with the final carry shifted in. Example, 45 + 78 with W = 4: "
+        "`m k $ 4 5 + l p $ 7 8 = $ a q b x y | 0` → `# 5 m k $ 4 + 8 l p $ 7 = 3 $ a q b x | 1 # 4 5 m k $ + "
+        "7 8 l p $ = 2 3 $ a q b | 1 # 1 2 3 $ a q .` The `fillers` column lists them in order: a's, b's, the "
+        "register's. The answer is the digits before `$` in the last state.",
     }
 
     def validate(self, cfg, fmt):
@@ -225,8 +253,9 @@ class Addition(TwoOperandTask):
             arrays["positions_b"] = (L + 1 + random_subsets(layout_rng, n, L, s)).astype(np.int16)
             arrays["fillers"] = layout_rng.integers(0, 26, size=(n, L + 1), dtype=np.int8)
             parts += [arrays["positions_a"], arrays["positions_b"]]
-        elif fmt == "shift":
-            arrays["fillers"] = layout_rng.integers(0, 26, size=(n, s + 3), dtype=np.int8)
+        elif fmt == "shift":  # fillers in order of appearance: W - s for a, W - s for b, W + 1 for the register
+            W = shift_width(cfg)
+            arrays["fillers"] = layout_rng.integers(0, 26, size=(n, 3 * W - 2 * s + 1), dtype=np.int8)
         elif fmt in HINT_FORMATS:  # hints h(o+1)..h(o+s+1) with o + s + 1 ≤ H
             arrays["hint_offset"] = layout_rng.integers(0, hint_set_size(cfg) - s, size=n, dtype=np.int16)
         # the random fillers and hint offsets are not part of the instance: a question is the
@@ -262,7 +291,7 @@ class Addition(TwoOperandTask):
         elif fmt == "inductive":
             prompt, completion = self._random_space(cfg, inst, total, carries)
         else:
-            prompt, completion = self._shift(inst, total, carries)
+            prompt, completion = self._shift(cfg, inst, total, carries)
         columns = {
             "prompt": render(prompt, VOCAB),
             "completion": render(completion, VOCAB),
@@ -312,33 +341,36 @@ class Addition(TwoOperandTask):
         completion = np.concatenate([np.full((rows, 1), T[":"]), states.reshape(rows, -1)], axis=1)
         return prompt, completion
 
-    def _shift(self, inst, total, carries):
+    def _shift(self, cfg, inst, total, carries):
         a, b = inst["a"], inst["b"]
         rows, s = a.shape
+        W = shift_width(cfg)
         letters = LETTER[inst["fillers"]]
+        fill_a, fill_b, fill_register = letters[:, : W - s], letters[:, W - s: 2 * (W - s)], letters[:, 2 * (W - s):]
         produced = total[:, ::-1]
-        width = s + 2
+        block = W + 1  # an operand: W - s fillers, `$`, s digits
+        register_width = W + 2  # `$` and W + 1 fillers, digits shifted in at the front
 
-        def operand_blocks(digits, filler):
-            block = np.concatenate([filler[:, None], np.full((rows, 1), T["$"]), DIGIT[digits]], axis=1)
+        def operand_blocks(digits, fillers):
+            tokens = np.concatenate([fillers, np.full((rows, 1), T["$"]), DIGIT[digits]], axis=1)
             t = np.arange(s + 1)[:, None]
-            return block[:, (np.arange(width)[None, :] - t) % width]  # (rows, s + 1, width): rotated t times
+            return tokens[:, (np.arange(block)[None, :] - t) % block]  # (rows, s + 1, W + 1): rotated t times
 
-        blocks_a, blocks_b = operand_blocks(a, letters[:, 0]), operand_blocks(b, letters[:, 1])
-        regs = registers(produced, letters[:, 2:], width, np.arange(-1, s))  # before and after each step
-        carry = np.concatenate([np.zeros((rows, 1), np.int8), carries], axis=1)
-        state_width = 3 * width + 4
+        # states 0..s (state 0 is the prompt): the operands rotated t times, the register after
+        # t steps, the carry out of step t; every one has 3W + 8 tokens whatever s is
+        state_width = 2 * block + register_width + 4
         states = np.empty((rows, s + 1, state_width), dtype=np.int32)
-        states[:, :, :width] = blocks_a
-        states[:, :, width] = T["+"]
-        states[:, :, width + 1: 2 * width + 1] = blocks_b
-        states[:, :, 2 * width + 1] = T["="]
-        states[:, :, 2 * width + 2: 3 * width + 2] = regs
-        states[:, :, 3 * width + 2] = T["|"]
-        states[:, :, 3 * width + 3] = DIGIT[carry]
+        states[:, :, :block] = operand_blocks(a, fill_a)
+        states[:, :, block] = T["+"]
+        states[:, :, block + 1: 2 * block + 1] = operand_blocks(b, fill_b)
+        states[:, :, 2 * block + 1] = T["="]
+        states[:, :, 2 * block + 2: 2 * block + 2 + register_width] = registers(produced, fill_register, register_width, np.arange(-1, s))
+        states[:, :, -2] = T["|"]
+        states[:, :, -1] = DIGIT[np.concatenate([np.zeros((rows, 1), np.int8), carries], axis=1)]
         prompt = states[:, 0]
         steps = np.concatenate([np.full((rows, s, 1), T["#"]), states[:, 1:]], axis=2).reshape(rows, -1)
-        final = registers(produced, letters[:, 2:], width + 1, np.array([s]))[:, 0]
+        # the last state: the register with the final carry shifted in (W + 2 tokens)
+        final = registers(produced, fill_register, register_width, np.array([s]))[:, 0]
         completion = np.concatenate([steps, np.full((rows, 1), T["#"]), final, np.full((rows, 1), T["."])], axis=1)
         return prompt, completion
 
