@@ -1,6 +1,6 @@
 """hf_reasoning: reasoning and out-of-distribution generalisation benchmarks for Transformers."""
 
-__version__ = "0.5.0"
+from .version import __version__  # noqa: F401
 
 import os as _os
 

@@ -1,3 +1,5 @@
+"""``python -m hf_reasoning``: the hf-reasoning command line."""
+
 from .cli import main
 
 main()

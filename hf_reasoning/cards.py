@@ -18,7 +18,7 @@ from typing import Any
 
 from huggingface_hub import DatasetCard, DatasetCardData, EvalResult, ModelCard, ModelCardData
 
-from . import __version__
+from .version import __version__
 from .errors import HFReasoningError
 
 LICENSE = "apache-2.0"
@@ -447,7 +447,7 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
     metadata: dict = next((e.get("dataset_metadata") for e in evaluations if e.get("dataset_metadata")), None) or {}
     if not metadata and training_dataset:
         try:
-            from .hub import repo_metadata
+            from .dataset_repo import repo_metadata
 
             metadata = repo_metadata(training_dataset)
         except Exception:  # noqa: BLE001  (the training data folder may be gone: the card still works)

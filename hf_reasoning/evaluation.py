@@ -597,12 +597,12 @@ def evaluate_run(
         check_output_dir(out_dir)
     fmt = format_of_config(config)
     state = _process_state()
-    from .hub import load_config
+    from .dataset_repo import load_config
 
     data = load_config(dataset, config)
     metadata: dict = {}
     try:
-        from .hub import repo_metadata
+        from .dataset_repo import repo_metadata
 
         metadata = repo_metadata(str(dataset))
     except Exception:  # noqa: BLE001  (a dataset without our card: scored by exact match)

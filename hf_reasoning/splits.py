@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from . import __version__
+from .version import __version__
 from .errors import HFReasoningError, check_choice
-from .text import constant_strings
 from .tasks import SCALES, Group, Instances, Scale, Task, get_task
+from .tasks.base import group_table  # noqa: F401  (re-exported: splits.group_table)
 
 SPLITS = ("train", "validation", "test", "ood")
 EVAL_ORDER = ("ood", "test", "validation", "train")  # earlier splits keep their instances
@@ -153,19 +153,6 @@ def sample_group(task: Task, cfg, fmt: str, group: Group, count: int, streams: S
         hashes.append(h)
         need -= len(inst)
     return concat_instances(parts), np.concatenate(hashes)
-
-
-def group_table(task: Task, cfg, fmt: str, group: Group, inst: Instances) -> pa.Table:
-    columns = task.to_columns(cfg, fmt, inst)
-    rows = len(inst)
-    head = {
-        "prompt": columns.pop("prompt"),
-        "completion": columns.pop("completion"),
-        "answer": columns.pop("answer"),
-        "length": pa.array(np.full(rows, group.length, dtype=np.int32)),
-        "group": constant_strings(group.name, rows),
-    }
-    return pa.table({**head, **columns})
 
 
 def split_counts(task: Task, cfg, scale: Scale, streams: dict[str, SplitStreams],

@@ -440,7 +440,7 @@ def write_json(path: Path, value) -> None:
 
 def load_data(args: argparse.Namespace) -> tuple[datasets.DatasetDict, dict]:
     """The dataset config and the repo's hf_reasoning metadata (task, scale, seed; may be empty)."""
-    from .hub import load_config, repo_metadata
+    from .dataset_repo import load_config, repo_metadata
 
     data = load_config(args.dataset, args.config)
     try:

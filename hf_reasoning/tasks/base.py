@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import HFReasoningError, check_choice
-from ..text import Vocab, digit_strings
+from ..text import Vocab, constant_strings, digit_strings
 
 
 # formats whose completion is the answer alone and the end token (exact match = answer accuracy)
@@ -212,3 +212,18 @@ def split_completion(completion: str) -> list[str] | None:
     if not tokens or tokens[-1] != "." or "." in tokens[:-1]:
         return None
     return tokens[:-1]
+
+
+def group_table(task: Task, cfg, fmt: str, group: Group, inst: Instances) -> pa.Table:
+    """The rows of one group: ``prompt``, ``completion``, ``answer``, ``length``, ``group``, then the
+    task's structured columns."""
+    columns = task.to_columns(cfg, fmt, inst)
+    rows = len(inst)
+    head = {
+        "prompt": columns.pop("prompt"),
+        "completion": columns.pop("completion"),
+        "answer": columns.pop("answer"),
+        "length": pa.array(np.full(rows, group.length, dtype=np.int32)),
+        "group": constant_strings(group.name, rows),
+    }
+    return pa.table({**head, **columns})

@@ -32,7 +32,7 @@ from .. import analysis
 from ..errors import HFReasoningError, check_choice
 from ..text import Vocab, list_array, render
 from .registry import register
-from .base import Group, Instances, Scale, Task, split_completion
+from .base import Group, Instances, Scale, Task, group_table, split_completion
 
 TARGETS = ("pvr", "f1", "staircase", "x0x1", "mixed", "cyclic3", "sign3", "two_monomials", "parity")
 SEEN_SETS = ("all", "frozen", "x012_pos", "x0_or_x1", "not_x012_neg", "x0_pos", "ball")
@@ -375,9 +375,8 @@ class Boolean(Task):
 def cube_rows(config: str):
     """The whole cube of a config (d <= 20) in cube order, as an Arrow table with the columns of
     the splits (``group`` = ``cube``): the exact test set of the sources."""
-    from ..splits import group_table
 
-    from . import get_task
+    from .registry import get_task
 
     task = get_task("boolean")
     _, cfg, fmt = task.parse_config(config)
