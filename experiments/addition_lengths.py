@@ -1,17 +1,19 @@
 """addition (abbe2024): length generalisation of the two inductive scratchpads.
 
 * **shift** — train on 1..4 digits; abbe2024 report correct sums up to 26 digits (≈6.5×).
+  Every example of a preset is padded to one width W (the source: 30), so a state has the
+  same tokens and layout at every length.
 * **random-space** — train on 1..10 digits scattered over 30 slots per operand; abbe2024
   report generalisation to 18 digits (1.8×).
 
 At CPU scale both use the package's *reduced* presets:
 
-===============  ===========  =====================  ======================
-preset           train s      test s (ood)           slots per operand
-===============  ===========  =====================  ======================
-``cpu_shift``    1..4         5, 6, 7, 8, 10, 12     —
-``cpu_space``    1..4         5, 6, 7, 8, 10, 12     12 (fill ≤ 1/3, as the paper's 10/30)
-===============  ===========  =====================  ======================
+===============  ===========  =====================  ==========================================
+preset           train s      test s (ood)           width
+===============  ===========  =====================  ==========================================
+``cpu_shift``    1..4         5, 6, 7, 8, 10, 12     W = 12: states of 3W + 8 = 44 tokens
+``cpu_space``    1..4         5, 6, 7, 8, 10, 12     12 slots per operand (fill ≤ 1/3, as 10/30)
+===============  ===========  =====================  ==========================================
 
 The generalisation length is the largest tested length with accuracy ≥ 0.9 (the package's
 ``generalization_length``); the ratio divides it by the largest training length.
@@ -30,6 +32,15 @@ CPU scale (a smoke-scale run: on the loaded 2-core machine the inductive formats
     #   hf-reasoning evaluate --model runs/repro/addition-C --dataset runs/repro/hub/addition --config C \
     #       --split validation --split ood --max-rows 60 --out runs/repro/addition-C-eval
 
+Diagnosis of the shift format (docs/reproductions/addition_lengths.md): teacher-forced
+accuracy of a trained run per token role (rotated digits, copies, carry, the new result digit,
+the last state), and a diagnostic variant that writes the carry before the register::
+
+    python experiments/addition_lengths.py --probe RUN_DIR --probe_hub HUB [--probe_layout carry_first]
+    python experiments/addition_lengths.py --carry_first_hub HUB HUB_CF   # variant texts, evaluation splits
+    python experiments/addition_lengths.py --carry_first_train --dataset HUB_CF/addition \
+        --config cpu_shift-shift --fresh … (any `hf-reasoning train` arguments)
+
 Sources' settings (GPU, not run here; the full presets abbe2024_shift-shift and
 abbe2024-inductive; batch 512 as 256 × 2 accumulation, as abbe2024 do for addition)::
 
@@ -39,11 +50,15 @@ abbe2024-inductive; batch 512 as 256 × 2 accumulation, as abbe2024 do for addit
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import pyarrow as pa  # noqa: E402
 
 import common  # noqa: E402
 
@@ -51,6 +66,127 @@ ROWS = [  # (label, config, the sources' preset config)
     ("inductive shift", "cpu_shift-shift", "abbe2024_shift-shift"),
     ("inductive random-space", "cpu_space-inductive", "abbe2024-inductive"),
 ]
+
+
+# -- diagnosis of the shift format: teacher-forced accuracy per token role -----------------------
+
+# roles of the tokens of a shift state of width W (3W + 8 tokens, then `#`), in the order the
+# model writes them; "carry_first" is a diagnostic variant (not the sources' layout) that writes
+# the carry right after `=`, before the register: `A + B = carry | R`
+ROLE_ORDER = ("a rotated in", "a shifted", "+", "b rotated in", "b shifted", "=", "NEW RESULT DIGIT",
+              "register copy", "|", "carry", "#", "final carry digit", "final copy: result digit",
+              "final copy: $", "final copy: fillers", ".")
+
+
+def state_roles(W: int, layout: str = "source") -> list[str]:
+    """The role of each token of a (non-final) shift state, its `#` included."""
+    operand = lambda name: [f"{name} rotated in"] + [f"{name} shifted"] * W  # noqa: E731
+    register = ["NEW RESULT DIGIT"] + ["register copy"] * (W + 1)
+    tail = register + ["|", "carry"] if layout == "source" else ["carry", "|"] + register
+    return operand("a") + ["+"] + operand("b") + ["="] + tail + ["#"]
+
+
+def carry_first(text: str, W: int) -> str:
+    """A shift prompt or completion with every full state reordered to `A + B = carry | R`."""
+    width = 3 * W + 8
+    out = []
+    for piece in text.split(" # "):
+        tokens = piece.split()
+        marker = [t for t in tokens if t in ("#",)]
+        body = [t for t in tokens if t != "#"]
+        if len(body) == width:
+            body = body[: 2 * W + 4] + [body[-1], "|"] + body[2 * W + 4: 3 * W + 6]
+        out.append(" ".join(marker + body))
+    return " # ".join(out)
+
+
+def write_carry_first_hub(source: Path, dest: Path, config: str) -> None:
+    """Copy a built hub folder with the shift texts of ``config`` reordered (diagnostic only)."""
+    import pyarrow.parquet as pq
+
+    shutil.copytree(source, dest, dirs_exist_ok=True)
+    for path in sorted((dest / config).glob("*.parquet")):
+        table = pq.read_table(path)
+        W = (len(table["prompt"][0].as_py().split()) - 8) // 3
+        for name in ("prompt", "completion"):
+            column = [carry_first(t, W) for t in table[name].to_pylist()]
+            table = table.set_column(table.schema.get_field_index(name), name, pa.array(column, pa.string()))
+        pq.write_table(table, path)
+
+
+def train_carry_first(train_argv: list[str]) -> None:
+    """`hf-reasoning train TRAIN_ARGV` with the generator's shift texts reordered by
+    :func:`carry_first` in this process, so that ``--fresh`` streams the variant (diagnostic
+    only; pair it with a hub written by ``--carry_first_hub`` for the evaluation splits)."""
+    from hf_reasoning.cli import main as cli_main
+    from hf_reasoning.tasks.addition import Addition, shift_width
+
+    to_columns = Addition.to_columns
+
+    def reordered(self, cfg, fmt, inst):
+        columns = to_columns(self, cfg, fmt, inst)
+        if fmt == "shift":
+            W = shift_width(cfg)
+            for name in ("prompt", "completion"):
+                columns[name] = pa.array([carry_first(t, W) for t in columns[name].to_pylist()], pa.string())
+        return columns
+
+    Addition.to_columns = reordered
+    cli_main(["train", *train_argv])
+
+
+def probe(run_dir: Path, hub: Path, config: str, split: str, rows: int, layout: str, length: int | None = None) -> dict:
+    """Teacher-forced accuracy of a trained shift model per token role, on ``rows`` rows of
+    ``split`` (of operand length ``length`` if given), and what it predicts where the new
+    result digit goes."""
+    import numpy as np
+    import torch
+    from datasets import load_dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from hf_reasoning.inductive import InductiveCollator
+
+    data = load_dataset(str(hub / "addition"), config, split=split)
+    if length is not None:
+        data = data.filter(lambda row: row["length"] == length)
+    data = data.select(np.linspace(0, len(data) - 1, min(rows, len(data))).astype(int).tolist())
+    tokenizer = AutoTokenizer.from_pretrained(str(run_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(run_dir), attn_implementation="eager").eval()
+    collator = InductiveCollator(tokenizer)
+    hits: dict[str, list[int]] = {}
+    guesses = {"(a+b+c_in) % 10 (right)": 0, "(a+b) % 10": 0, "a": 0, "b": 0, "previous result digit": 0}
+    n_digits = 0
+    for row in data:
+        W = (len(row["prompt"].split()) - 8) // 3
+        roles = state_roles(W, layout)
+        layout_ = collator.layout(row["prompt"], row["completion"])
+        batch = collator([row])
+        with torch.no_grad():
+            logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                           attention_mask=batch["attention_mask"]).logits[0]
+        predicted = logits.argmax(-1)
+        targets = [i for i, t in enumerate(layout_.targets) if t]
+        # targets in order: `#` of the prompt state, then states 1..s (3W + 9 each, `#` included), then the final state
+        s = len(row["a"])
+        target_roles = (["#"] + roles * s + ["final carry digit"] + ["final copy: result digit"] * s
+                        + ["final copy: $"] + ["final copy: fillers"] * (W - s) + ["."])
+        assert len(target_roles) == len(targets), (len(target_roles), len(targets))
+        a, b = [int(x) for x in row["a"]][::-1], [int(x) for x in row["b"]][::-1]
+        carry, previous = 0, None
+        for i, role in zip(targets, target_roles):
+            ok = int(predicted[i - 1] == layout_.input_ids[i])
+            hits.setdefault(role, []).append(ok)
+        digit_at = [i for i, r in zip(targets, target_roles) if r == "NEW RESULT DIGIT"]
+        for t, i in enumerate(digit_at):
+            guess = tokenizer.decode([int(predicted[i - 1])]).strip()
+            total = a[t] + b[t] + carry
+            for name, value in (("(a+b+c_in) % 10 (right)", total % 10), ("(a+b) % 10", (a[t] + b[t]) % 10),
+                                ("a", a[t]), ("b", b[t]), ("previous result digit", previous)):
+                guesses[name] += guess == str(value)
+            previous, carry, n_digits = total % 10, total // 10, n_digits + 1
+    accuracy = {role: (sum(h) / len(h), len(h)) for role, h in hits.items()}
+    return {"rows": len(data), "accuracy": {r: accuracy[r] for r in ROLE_ORDER if r in accuracy},
+            "digit_guess_equals": {k: (v / max(n_digits, 1), n_digits) for k, v in guesses.items()}}
 
 
 def paper(args) -> None:
@@ -71,7 +207,34 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs=2, default=[48, 32], metavar=("SHIFT", "SPACE"),
                         help="Optimizer steps of the shift and the random-space run.")
     parser.add_argument("--max_rows", type=int, default=60, help="Rows per evaluated split (spread over lengths).")
-    args = parser.parse_args()
+    parser.add_argument("--probe", type=Path, metavar="RUN_DIR",
+                        help="Diagnosis only: teacher-forced accuracy per token role of a trained shift run "
+                        "(with --probe_hub, --probe_config, --probe_split, --probe_rows, --probe_layout).")
+    parser.add_argument("--probe_hub", type=Path, default=Path("runs/repro/hub"))
+    parser.add_argument("--probe_config", default="cpu_shift-shift")
+    parser.add_argument("--probe_split", default="validation")
+    parser.add_argument("--probe_rows", type=int, default=64)
+    parser.add_argument("--probe_length", type=int, help="Only rows with this many digits per operand.")
+    parser.add_argument("--probe_layout", choices=("source", "carry_first"), default="source")
+    parser.add_argument("--carry_first_hub", type=Path, nargs=2, metavar=("SOURCE_HUB", "DEST_HUB"),
+                        help="Diagnosis only: copy a built hub with the cpu_shift-shift states reordered "
+                        "to `A + B = carry | R` (not the sources' layout).")
+    parser.add_argument("--carry_first_train", action="store_true",
+                        help="Diagnosis only: run `hf-reasoning train` with the remaining arguments on the "
+                        "`A + B = carry | R` variant (--fresh streams it).")
+    args, rest = parser.parse_known_args()
+    if args.carry_first_train:
+        train_carry_first(rest)
+        return
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.carry_first_hub:
+        write_carry_first_hub(args.carry_first_hub[0] / "addition", args.carry_first_hub[1] / "addition", "cpu_shift-shift")
+        return
+    if args.probe:
+        print(json.dumps(probe(args.probe, args.probe_hub, args.probe_config, args.probe_split, args.probe_rows,
+                               args.probe_layout, args.probe_length), indent=1))
+        return
     if args.paper:
         paper(args)
         return
