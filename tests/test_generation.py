@@ -35,7 +35,8 @@ def data():
     parity = hf_reasoning.build_dataset("parity", "laptop-inductive", scale="tiny", seed=0)
     shift = hf_reasoning.build_dataset("addition", "abbe2024_shift-shift", scale="tiny", seed=0)
     plain = hf_reasoning.build_dataset("addition", "abbe2024_shift-plain", scale="tiny", seed=0)
-    return {"parity": parity, "shift": shift, "plain": plain}
+    narrow = hf_reasoning.build_dataset("addition", "cpu_shift-shift", scale="tiny", seed=0)
+    return {"parity": parity, "shift": shift, "plain": plain, "shift_narrow": narrow}
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +99,8 @@ def test_cached_matches_naive(data, tokenizers, family, task, key, shift, budget
     hash_id, end_id = marker_id(tokenizer, "#"), marker_id(tokenizer, ".")
     model = tiny_model(family, tokenizer)
     force_markers(model, hash_id, end_id)
-    if shift:  # ragged: in-distribution (1..4 digits) and OOD (12+ digits) prompts together
-        rows = list(data[key]["train"].select(range(3))) + list(data[key]["ood"].select(range(2)))
+    if shift:  # ragged: one preset's states all have one width, so mix two presets' widths (W = 30 and 12)
+        rows = list(data[key]["train"].select(range(3))) + list(data["shift_narrow"]["ood"].select(range(2)))
         prompts = ragged_prompts(rows, tokenizer, len(rows))
     else:
         prompts = ragged_prompts(list(data[key]["test"]), tokenizer, 5, cut=7)
