@@ -1,14 +1,14 @@
-"""addition, checked independently of the generator (TASKS.md §3 addition).
+"""addition, checked independently of the generator (docs/formats.md, addition).
 
 Every row of every addition config of the tiny repo: the sum is recomputed from ``a`` and
 ``b`` with Python integers, every text is rebuilt token by token from the structured columns,
 and the prompt is parsed back into the instance. The index hints are a run of consecutive
-hints at a random offset from h1..hH (H = the preset's longest length + 1, from TASKS.md's
+hints at a random offset from h1..hH (H = the preset's longest length + 1, from docs/formats.md's
 lengths): checked per row, and on a default-scale ``cpu_hints`` build for their spread and
 for every OOD hint occurring in training. The scratchpad steps, the random-space
 inductive states (pointers, digits, carries, result register with fillers) and the shift
 states are re-derived from the question and the previous state only, by a reference written
-from TASKS.md; the reference is first checked against the spec's own examples.
+from docs/formats.md; the reference is first checked against the spec's own examples.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def shift_text_reference(a: str, b: str, fillers: str, W: int) -> tuple[str, str
     return " ".join(states[0]), "# " + " # ".join(" ".join(st) for st in states[1:]) + " ."
 
 
-# TASKS.md's widths: W = the preset's longest operand of any split
+# docs/formats.md's widths: W = the preset's longest operand of any split
 SHIFT_WIDTH = {"abbe2024_shift": 30, "cpu_shift": 12}
 
 
@@ -285,7 +285,7 @@ def check_row(row: dict, config: str) -> str:
 SPEC_RS_PROMPT = "3 4 _ 5 _ + 7 _ 8 9 _ = $ j h w b a r"
 SPEC_RS_FIRST = "[ 0 3 ] 5 [ 0 9 ] 9 c 1 r 4 $ j h w b a"
 SPEC_RS_LAST = "[ - 1 ] _ [ 0 5 ] _ c 0 r 1 1 3 4 $ j h"
-# TASKS.md's example: 45 + 78 with W = 4
+# docs/formats.md's example: 45 + 78 with W = 4
 SPEC_SHIFT_PROMPT = "m k $ 4 5 + l p $ 7 8 = $ a q b x y | 0"
 SPEC_SHIFT_COMPLETION = ("# 5 m k $ 4 + 8 l p $ 7 = 3 $ a q b x | 1 # 4 5 m k $ + 7 8 l p $ = 2 3 $ a q b | 1 "
                          "# 1 2 3 $ a q .")

@@ -9,7 +9,7 @@ preset is left-padded with random fillers to W = the preset's longest length of 
 source pads to 30 digits, its longest test length), and the register holds ``$`` and W + 1
 fillers, so a state has the same number of tokens and the same layout at every s (train and
 OOD alike); only its content changes, which is what lets the format length-generalise. Where
-the source differs and it does not decide the result, we follow TASKS.md: the source's
+the source differs and it does not decide the result, we follow docs/formats.md: the source's
 register has W fillers (ours W + 1, so the last state also drops one) and its fillers are drawn
 from ``a``-``z``, ``0``-``9`` and ``$`` (ours are letters only, so the answer, the digits
 before ``$`` in the last state, is unambiguous). The fillers come from the layout stream: they
