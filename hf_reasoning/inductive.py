@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from itertools import chain, islice
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,14 +108,16 @@ def attention_mask_from_segments(segment_ids: torch.Tensor, dtype: torch.dtype =
     is fully blocked (a fully blocked row makes softmax NaN once the scores underflow).
     """
     length = segment_ids.shape[-1]
-    query = segment_ids[:, :, None]
-    key = segment_ids[:, None, :]
-    causal = torch.ones(length, length, dtype=torch.bool, device=segment_ids.device).tril_()
-    allowed = causal & (query != PADDING) & (key != PADDING) & ((key == QUESTION) | (key == query))
-    allowed |= torch.eye(length, dtype=torch.bool, device=segment_ids.device)
-    mask = torch.zeros(allowed.shape, dtype=dtype, device=segment_ids.device)
-    mask.masked_fill_(~allowed, torch.finfo(dtype).min)
-    return mask[:, None]
+    columns = torch.arange(length, device=segment_ids.device)
+    # every padding token gets its own negative id, so "same segment" is only itself for it
+    own = torch.where(segment_ids == PADDING, -1 - columns, segment_ids)
+    query, key = own[:, :, None], own[:, None, :]
+    # four passes over (batch, T, T): this runs once per micro-batch on the training path
+    allowed = (key == query) | ((key == QUESTION) & (query >= 0))
+    allowed &= columns[None, :] <= columns[:, None]
+    zero = torch.zeros((), dtype=dtype, device=segment_ids.device)
+    blocked = torch.tensor(torch.finfo(dtype).min, dtype=dtype, device=segment_ids.device)
+    return torch.where(allowed, zero, blocked)[:, None]
 
 
 def collate_layouts(
@@ -226,8 +229,83 @@ class InductiveCollator:
         return out
 
     def __call__(self, rows: Sequence[dict]) -> dict[str, torch.Tensor]:
-        layouts = self.layouts([r["prompt"] for r in rows], [r["completion"] for r in rows])
-        return collate_layouts(layouts, self.pad_token_id, dtype=self.dtype, pad_to_multiple_of=self.pad_to_multiple_of)
+        """The padded batch of :meth:`layouts`, built with whole-batch numpy (no per-token
+        Python: this runs once per micro-batch on the training path)."""
+        ids, segment_ids, position_ids, targets, lengths = self.packed([r["prompt"] for r in rows],
+                                                                        [r["completion"] for r in rows])
+        longest = int(lengths.max())
+        if self.pad_to_multiple_of:
+            longest = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        row = np.repeat(np.arange(len(rows)), lengths)
+        column = np.arange(len(ids)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        input_ids = np.full((len(rows), longest), self.pad_token_id, dtype=np.int64)
+        segments = np.full((len(rows), longest), PADDING, dtype=np.int64)
+        labels = np.full((len(rows), longest), IGNORE_INDEX, dtype=np.int64)
+        # right padding sits at the row's last real position, so no padded position exceeds the real ones
+        positions = np.repeat(position_ids[np.cumsum(lengths) - 1][:, None], longest, axis=1)
+        input_ids[row, column] = ids
+        segments[row, column] = segment_ids
+        labels[row, column] = np.where(targets, ids, IGNORE_INDEX)
+        positions[row, column] = position_ids
+        return {
+            "input_ids": torch.from_numpy(input_ids),
+            "position_ids": torch.from_numpy(positions),
+            "attention_mask": attention_mask_from_segments(torch.from_numpy(segments), self.dtype),
+            "labels": torch.from_numpy(labels),
+        }
+
+    def packed(self, prompts: Sequence[str], completions: Sequence[str]) -> tuple[np.ndarray, ...]:
+        """The layouts of a batch as flat arrays, rows one after the other: token ids, segment
+        ids, position ids, targets, and each row's length. Equal to :meth:`layouts`.
+
+        Each row is a list of *units* (bos, prompt, opening marker, states). A unit belongs to
+        one segment; a state (and, in the shift format, the first state bos+prompt+'#') is
+        also written again, without loss, at the start of the next segment — the copy. The
+        units are ordered by (row, segment, copy first, unit) and expanded into tokens.
+        """
+        split = [completion_states(c) for c in completions]
+        n_pieces = [1 + len(states) for _, states in split]
+        pieces = [piece for opening, states in split for piece in (opening, *states)]
+        # one tokenizer call; pieces continue a text, so they carry their leading space (encode_pieces)
+        encoded = self.tokenizer([*prompts, *(" " + piece for piece in pieces)], add_special_tokens=False)["input_ids"]
+        prompt_ids, piece_ids = encoded[: len(prompts)], iter(encoded[len(prompts) :])
+        bos = [self.bos_token_id] if self.bos_token_id is not None else []
+        units = [unit for prompt, n in zip(prompt_ids, n_pieces) for unit in (bos, prompt, *islice(piece_ids, n))]
+        unit_lengths = np.fromiter(map(len, units), dtype=np.int64, count=len(units))
+        unit_starts = np.cumsum(unit_lengths) - unit_lengths
+        flat_ids = np.fromiter(chain.from_iterable(units), dtype=np.int64, count=int(unit_lengths.sum()))
+
+        units_per_row = np.array(n_pieces) + 2
+        unit_row = np.repeat(np.arange(len(prompts)), units_per_row)
+        kind = np.arange(len(units)) - np.repeat(np.cumsum(units_per_row) - units_per_row, units_per_row)  # 0 bos, 1 prompt, 2 opening, 3… states
+        shift = np.array([opening != ":" for opening, _ in split])[unit_row]
+        # inductive: bos, prompt and ':' are the question (segment 0), state j is segment j;
+        # shift: bos, prompt and '#' are the first state (segment 1), state j is segment j + 1
+        segment = np.maximum(kind - 2, 0) + shift
+        target = np.where(kind == 1, self.loss_on_prompt, kind >= 2)
+        copied = (segment > 0) & (segment < segment[np.cumsum(units_per_row) - 1][unit_row])  # not the row's last state
+
+        # own units and copies (one segment later, no loss), in layout order
+        source = np.concatenate([np.arange(len(units)), np.flatnonzero(copied)])
+        out_segment = np.concatenate([segment, segment[copied] + 1])
+        is_own = np.concatenate([np.ones(len(units), bool), np.zeros(int(copied.sum()), bool)])
+        order = np.lexsort((kind[source], is_own, out_segment, unit_row[source]))
+        source, out_segment, is_own = source[order], out_segment[order], is_own[order]
+
+        lengths_out = unit_lengths[source]
+        n_tokens = int(lengths_out.sum())
+        token_source = np.repeat(unit_starts[source] - (np.cumsum(lengths_out) - lengths_out), lengths_out) + np.arange(n_tokens)
+        ids = flat_ids[token_source]
+        token_row = np.repeat(unit_row[source], lengths_out)
+        segment_ids = np.repeat(out_segment, lengths_out)
+        targets = np.repeat(target[source] & is_own, lengths_out)
+        # positions count from 0 in each (row, segment); segments after the question start at |Q|
+        starts = np.flatnonzero(np.append(True, (token_row[1:] != token_row[:-1]) | (segment_ids[1:] != segment_ids[:-1])))
+        group_start = np.repeat(starts, np.diff(np.append(starts, n_tokens)))
+        question_length = np.bincount(token_row, weights=segment_ids == QUESTION, minlength=len(prompts)).astype(np.int64)
+        position_ids = np.arange(n_tokens) - group_start + np.where(segment_ids > QUESTION, question_length[token_row], 0)
+        lengths = np.bincount(token_row, minlength=len(prompts))
+        return ids, segment_ids, position_ids, targets, lengths
 
 
 class CausalCollator:

@@ -259,3 +259,117 @@ def test_position_offsets_reach_the_model(tokenizer):
         with torch.no_grad():
             before, after = model(**inputs).logits[real], model(**shifted).logits[real]
         assert torch.allclose(before, after, atol=1e-4) == invariant, preset
+
+
+# -- the vectorised collator against a reference written from the text --------------------------
+
+TASK_CONFIGS = [("parity", "laptop-inductive"), ("addition", "cpu_space-inductive"),
+                ("addition", "cpu_shift-shift"), ("cycles", "n3-inductive")]
+
+
+@pytest.fixture(scope="module")
+def task_rows():
+    """Random rows (and a word-level tokenizer) of several tasks and both inductive formats."""
+    import numpy as np
+
+    from hf_reasoning import build_dataset
+    from hf_reasoning.tasks import get_task
+    from hf_reasoning.tokenization import build_tokenizer
+
+    out = {}
+    for task, config in TASK_CONFIGS:
+        train = build_dataset(task, config, scale="tiny", seed=0)["train"]
+        picked = np.random.default_rng(7).choice(len(train), size=min(6, len(train)), replace=False)
+        out[task, config] = (build_tokenizer(get_task(task).vocab.tokens), [train[int(i)] for i in picked])
+    return out
+
+
+def reference_layout(prompt: str, completion: str, *, loss_on_prompt: bool, bos: bool):
+    """Words, segment numbers, positions and loss flags of one example, from its text alone.
+
+    Inductive ``prompt : s1 # s2 # … .``: the question is ``[bos] prompt :`` (segment 0), then
+    segment k is ``s(k-1) sk`` with the copy ``s(k-1)`` carrying no loss. Shift
+    ``prompt # s2 # … .``: no question; the first state is ``[bos] prompt #``.
+    """
+    words = completion.split()
+    states, current = [], []
+    for word in words[1:]:
+        current.append(word)
+        if word in ("#", "."):
+            states.append(current)
+            current = []
+    head = (["<bos>"] if bos else []) + prompt.split() + [words[0]]
+    head_loss = ([False] if bos else []) + [loss_on_prompt] * len(prompt.split()) + [True]
+    if words[0] == ":":
+        tokens, segments, losses = list(head), [0] * len(head), list(head_loss)
+        first_loss = [[True] * len(s) for s in states]
+    else:
+        tokens, segments, losses = [], [], []
+        states = [head, *states]
+        first_loss = [head_loss] + [[True] * len(s) for s in states[1:]]
+    question = len(tokens)
+    positions = list(range(question))
+    for k, state in enumerate(states):
+        copy = states[k - 1] if k else []
+        tokens += copy + state
+        segments += [k + 1] * (len(copy) + len(state))
+        losses += [False] * len(copy) + first_loss[k]
+        positions += range(question, question + len(copy) + len(state))
+    return tokens, segments, positions, losses
+
+
+@pytest.mark.parametrize("options", [{}, {"loss_on_prompt": True, "bos_token_id": 1, "pad_to_multiple_of": 8}])
+def test_vectorised_collator_matches_reference_from_text(task_rows, options):
+    import numpy as np
+
+    bos = options.get("bos_token_id") is not None
+    for (task, config), (tokenizer, rows) in task_rows.items():
+        batch = InductiveCollator(tokenizer, **options)(rows)
+        width = batch["input_ids"].shape[1]
+        assert width % options.get("pad_to_multiple_of", 1) == 0
+        for row, example in enumerate(rows):
+            tokens, segments, positions, losses = reference_layout(
+                example["prompt"], example["completion"], loss_on_prompt=bool(options.get("loss_on_prompt")), bos=bos)
+            n = len(tokens)
+            where = f"{task} {config} row {row}"
+            expected_ids = tokenizer.convert_tokens_to_ids(tokens)
+            assert batch["input_ids"][row, :n].tolist() == expected_ids, where
+            assert (batch["input_ids"][row, n:] == tokenizer.pad_token_id).all(), where
+            assert batch["position_ids"][row, :n].tolist() == positions, where
+            assert (batch["position_ids"][row, n:] == positions[-1]).all(), where  # right padding: last position
+            assert batch["labels"][row, :n].tolist() == [i if keep else IGNORE_INDEX for i, keep in zip(expected_ids, losses)], where
+            assert (batch["labels"][row, n:] == IGNORE_INDEX).all(), where
+            # the mask's rule: causal, and the key is in the question or in the query's segment
+            seg = np.array(segments)
+            allowed = np.tril(np.ones((n, n), bool)) & ((seg[None, :] == 0) | (seg[None, :] == seg[:, None]))
+            mask = batch["attention_mask"][row, 0]
+            assert ((mask[:n, :n] == 0).numpy() == allowed).all(), where
+            assert (mask[:n, n:] == torch.finfo(torch.float32).min).all(), where  # real tokens never see padding
+            assert ((mask[n:, :] == 0).numpy() == np.eye(width, dtype=bool)[n:]).all(), where  # padding sees itself
+
+
+def test_vectorised_collator_gives_the_per_row_path_loss(task_rows):
+    """The batch of the vectorised collator equals the per-row layouts path (kept for
+    decoding) tensor for tensor, so a model's loss on it is the same."""
+    from hf_reasoning.inductive import collate_layouts
+
+    for (task, config), (tokenizer, rows) in task_rows.items():
+        collator = InductiveCollator(tokenizer)
+        new = collator(rows)
+        old = collate_layouts(collator.layouts([r["prompt"] for r in rows], [r["completion"] for r in rows]), collator.pad_token_id)
+        assert new.keys() == old.keys()
+        for key in old:
+            assert new[key].dtype == old[key].dtype and torch.equal(new[key], old[key]), (task, config, key)
+        torch.manual_seed(0)
+        model, _ = build_model("tiny", tokenizer)
+        with torch.no_grad():
+            assert abs(model(**new).loss.item() - model(**old).loss.item()) <= 1e-6, (task, config)
+
+
+def test_mask_with_left_padding():
+    """Decoding pads on the left: padding attends itself only, real tokens never see it."""
+    mask = attention_mask_from_segments(torch.tensor([[-1, -1, 0, 1, 1, 2]]))
+    allowed = (mask[0, 0] == 0).int().tolist()
+    assert allowed[0] == [1, 0, 0, 0, 0, 0] and allowed[1] == [0, 1, 0, 0, 0, 0]
+    assert allowed[4] == [0, 0, 1, 1, 1, 0]
+    assert allowed[5] == [0, 0, 1, 0, 0, 1]
