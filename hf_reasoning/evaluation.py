@@ -616,7 +616,11 @@ def evaluate_run(
     if Path(str(model_dir)).exists() and not (Path(str(model_dir)) / "config.json").is_file():
         raise HFReasoningError(f"--model {str(model_dir)!r} has no config.json; allowed: a finished run folder or Hub model id")
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir))
+    from .finetune import load_causal_lm
+    from .tokenization import check_tokenizer, config_symbols
+
+    check_tokenizer(tokenizer, config_symbols(task_obj, data.values()), f"{dataset} {config}")  # before generating
+    model = load_causal_lm(model_dir)  # a full model, or a PEFT adapter folder on its base model
     model.to(device or state.device)
     model.eval()
     bos = _bos_of_run(Path(str(model_dir)), tokenizer)

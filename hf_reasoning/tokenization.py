@@ -102,3 +102,69 @@ def marker_id(tokenizer: PreTrainedTokenizerBase, marker: str) -> int | None:
     """The single id of a marker written after a space, or None if the tokenizer splits it."""
     ids = encode_pieces(tokenizer, ["x", marker])[1]
     return ids[0] if len(ids) == 1 else None
+
+
+# -- pre-flight: can a tokenizer write every symbol of a config? ---------------------------------
+
+PREFLIGHT_ROWS = 1000  # rows per split whose words are checked when the dataset names no task
+
+
+def config_symbols(task=None, splits=()) -> list[str]:
+    """The symbols a config's texts are made of: the task's vocabulary (every marker ``:``,
+    ``#``, ``.``, ``_``, ``$``, … is in it), or, for a dataset that names no task, the words of
+    the first :data:`PREFLIGHT_ROWS` rows of each split."""
+    if task is not None:
+        return list(task.vocab.tokens)
+    words: dict[str, None] = {}
+    for split in splits:
+        rows = split.select(range(min(PREFLIGHT_ROWS, len(split)))) if hasattr(split, "select") else split
+        for row in rows:
+            for text in (row["prompt"], row["completion"]):
+                words.update(dict.fromkeys(text.split()))
+    return list(words)
+
+
+def symbols_lost(tokenizer: PreTrainedTokenizerBase, symbols: Sequence[str]) -> dict[str, str]:
+    """The symbols that do not survive ``decode(encode(symbol))``, with what came back.
+
+    Each symbol is encoded alone and after a space (how it appears inside a text: byte-level
+    BPE encodes the two differently). It survives if no id is the unknown token and the
+    decoded text, spaces removed, is the symbol: decoders may change the spacing (WordPiece
+    writes ``1 , 0`` as ``1, 0``; ``-1.25`` comes back as ``- 1. 25``), which the scorer
+    undoes (``hf_reasoning.evaluation.canonical_tokens``). Case is ignored when every symbol
+    is lowercase (uncased tokenizers lowercase, and so does the scorer then).
+    """
+    symbols = list(dict.fromkeys(symbols))
+    if not symbols:
+        return {}
+    lowercase = all(s == s.lower() for s in symbols)
+    texts = [*symbols, *(" " + s for s in symbols)]
+    encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    unk = tokenizer.unk_token_id
+    lost: dict[str, str] = {}
+    for i, ids in enumerate(encoded):
+        symbol = symbols[i % len(symbols)]
+        decoded = tokenizer.decode(ids, skip_special_tokens=False)
+        back = "".join(decoded.split())
+        if lowercase:
+            back = back.lower()
+        if (unk is not None and unk in ids) or back != symbol:
+            lost.setdefault(symbol, decoded.strip())
+    return lost
+
+
+def check_tokenizer(tokenizer: PreTrainedTokenizerBase, symbols: Sequence[str], what: str = "the config") -> None:
+    """Raise a one-line :class:`HFReasoningError` naming the symbols of ``what`` that
+    ``tokenizer`` cannot write (:func:`symbols_lost`); run before training or evaluating, so
+    that a missing ``:``, ``#`` or ``.`` (or a ``.`` that would become an unknown-token
+    ``eos_token_id``) never reaches a model or a saved ``generation_config``."""
+    lost = symbols_lost(tokenizer, symbols)
+    if not lost:
+        return
+    name = getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__
+    shown = ", ".join(f"{s!r} (decodes as {back!r})" for s, back in list(lost.items())[:8])
+    more = f" and {len(lost) - 8} more" if len(lost) > 8 else ""
+    raise HFReasoningError(
+        f"tokenizer {name!r} cannot write {len(lost)} symbol(s) of {what}: {shown}{more}; allowed: a tokenizer that "
+        "encodes and decodes every marker and vocabulary symbol (add the missing ones with tokenizer.add_tokens "
+        "and model.resize_token_embeddings)")

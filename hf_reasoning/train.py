@@ -85,7 +85,8 @@ from .modeling import (
     safetensors_problem,
 )
 from .outputs import bookkeeping, exclusive
-from .tokenization import build_tokenizer, build_tokenizer_from_texts, marker_id
+from .tokenization import build_tokenizer, build_tokenizer_from_texts, check_tokenizer, config_symbols, marker_id
+from .finetune import add_lora_arguments, check_lora_args, save_adapter, with_lora
 
 FORMATS = ("plain", "scratchpad", "inductive", "shift", "reversed", "index_hints", "reversed_index_hints")
 # arguments that may change between a run and its resumption without changing the trained
@@ -176,8 +177,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                             help="Accelerate trackers: none, all, or a comma list (tensorboard, wandb, …).")
     # stops as if killed after N steps (tests of --resume); not part of the run's identity
     parser.add_argument("--stop_after_steps", type=int, default=None, help=argparse.SUPPRESS)
+    add_lora_arguments(parser)  # --lora_r, --lora_alpha, --lora_target_modules (hf_reasoning.finetune)
     args = parser.parse_args(argv)
     check_args(args)
+    check_lora_args(args)
     return args
 
 
@@ -675,6 +678,8 @@ def train(args: argparse.Namespace, run_lock: contextlib.ExitStack) -> TrainResu
             f"allowed: {', '.join(MASKABLE_ATTENTION)}")
     model, tokenizer = build_model(args.model, tokenizer, attn_implementation=args.attn_implementation,
                                    rope_theta=args.rope_theta, allow_pickle=args.allow_pickle)
+    check_tokenizer(tokenizer, config_symbols(task, data.values()), f"{args.dataset} {args.config}")  # before any write
+    model, lora_model = with_lora(model, args)  # (model, None) without --lora_r
     model.config.use_cache = False
     # pretrained LMs that start texts with a BOS token keep it; our word-level ones do not use it
     bos_token_id = None if is_preset(args.model) else tokenizer.bos_token_id
@@ -800,8 +805,11 @@ def train(args: argparse.Namespace, run_lock: contextlib.ExitStack) -> TrainResu
         unwrapped.generation_config.eos_token_id = dot  # completions end with '.'
         unwrapped.generation_config.pad_token_id = tokenizer.pad_token_id
     unwrapped.config.use_cache = True
-    unwrapped.save_pretrained(run_dir, is_main_process=accelerator.is_main_process, save_function=accelerator.save,
-                              state_dict=accelerator.get_state_dict(model), safe_serialization=True)
+    if lora_model is not None:  # PEFT's format: adapter_config.json + adapter_model.safetensors
+        save_adapter(lora_model, run_dir, is_main_process=accelerator.is_main_process)
+    else:
+        unwrapped.save_pretrained(run_dir, is_main_process=accelerator.is_main_process, save_function=accelerator.save,
+                                  state_dict=accelerator.get_state_dict(model), safe_serialization=True)
     if accelerator.is_main_process:
         tokenizer.save_pretrained(run_dir)
         (run_dir / "train_results.json").write_text(json.dumps({"completed_steps": completed_steps, **last_metrics}, indent=2) + "\n")
