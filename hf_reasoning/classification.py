@@ -58,7 +58,6 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 from safetensors.torch import load_file, save_file
-from tqdm.auto import tqdm
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .errors import (
@@ -72,6 +71,7 @@ from .errors import (
     check_seed,
 )
 from .outputs import bookkeeping, exclusive
+from .progress import progress_bar
 from .train import TRAINING_ARGS, RunDirError, epoch_seed, load_data, lr_lambda
 
 HEADS = ("regression", "classification")
@@ -846,7 +846,7 @@ def main(argv: list[str] | None = None) -> HeadTrainResult:
 
         accelerator.print(f"model {args.model} ({spec.head}): {count_parameters(accelerator.unwrap_model(model)) / 1e6:.3f}M "
                           f"parameters, {len(train)} training rows, {world} process(es)")
-        progress = tqdm(total=args.max_steps, disable=not accelerator.is_local_main_process, desc="train")
+        progress = progress_bar(args.max_steps, "train", disable=not accelerator.is_local_main_process)
         levels = []
         if curriculum is not None:
             levels.append({"step": 0, "level": curriculum.level})

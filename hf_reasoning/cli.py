@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import HFReasoningError, Interrupted, exit_on_error
-from .progress import build_with_progress, summary_table
+from .console import build_with_progress, summary_table
+from .progress import quiet_library_bars
 
 app = typer.Typer(
     name="hf-reasoning",
@@ -297,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
             handlers[signum] = signal.signal(signum, _interrupt)
     except ValueError:  # not the main thread: keep the default handlers
         pass
+    quiet_library_bars()
     try:
         # usage errors are click's (status 2)
         exit_on_error(lambda: _run_app(argv),

@@ -537,16 +537,15 @@ def generate_sharded(model, tokenizer, prompts: Sequence[str], fmt: str, budgets
     Every process returns all completions, in prompt order, identical to a single-process run
     (see :func:`plan_batches`)."""
     from accelerate.utils import gather_object
-    from tqdm.auto import tqdm
-
     from .generation import complete
+    from .progress import progress_bar
 
     state = state or _process_state()
     batches = plan_batches(budgets, batch_size)
     mine: list[tuple[int, str]] = []
     with state.split_between_processes(_deal(batches, state.num_processes)) as my_batches:
-        bar = tqdm(total=sum(len(b) for b in my_batches), desc="generate", unit="row",
-                   disable=not (progress and state.is_local_main_process))
+        bar = progress_bar(sum(len(b) for b in my_batches), "generate", unit="row",
+                           disable=not (progress and state.is_local_main_process))
         for batch in my_batches:
             texts = complete(model, tokenizer, [prompts[i] for i in batch], fmt,
                              max_new_tokens=[budgets[i] for i in batch], method=method, bos_token_id=bos_token_id)

@@ -201,7 +201,7 @@ def run(
     from . import train
     from .cards import write_model_card
     from .evaluation import evaluate_run, plot_accuracy_vs_length
-    from .progress import build_with_progress, summary_table
+    from .console import build_with_progress, summary_table
     from .hub import check_out
     from .tasks import TASKS
 
