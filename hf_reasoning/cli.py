@@ -267,6 +267,23 @@ def analyze_command(
         console.print(f"wrote {json_out}")
 
 
+@app.command("harness")
+def harness_command(
+    dataset: Annotated[str, typer.Argument(help="Dataset repo folder or Hub id.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the task files (lm_eval --include_path).")],
+    config: Annotated[list[str] | None, typer.Option("--config", help="Only these configs (repeatable).")] = None,
+):
+    """Write lm-evaluation-harness tasks (one per config and evaluation split, scored by
+    hf_reasoning.evaluation) for `lm_eval --include_path OUT --tasks hf_reasoning_<task>_<config>`."""
+    from .errors import check_dataset_source, check_output_dir
+    from .harness import write_tasks
+
+    check_dataset_source(dataset)
+    check_output_dir(out)
+    files = write_tasks(dataset, out, config)
+    console.print(f"wrote {len(files) - 1} task(s) and {files[-1].name} to {out}")
+
+
 def _run_app(argv: list[str] | None) -> None:
     """The typer app, its usage errors (unknown option, bad integer …) as one-line errors."""
     from typer._click import exceptions as click  # typer's own copy of click's exceptions

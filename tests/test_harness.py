@@ -1,0 +1,114 @@
+"""lm-evaluation-harness tasks (issue 13; extra ``.[lm_eval]``): ``hf-reasoning harness`` writes
+one task per config and split, and ``lm_eval`` scores a tiny local model with them.
+
+The scores lm_eval reports are recomputed here from the responses it logged, by reading each
+response by hand (the answer is the token before the first ``.``), not with the project's
+scorer; and they equal what ``hf-reasoning train`` measured on the same split.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from accelerate.state import AcceleratorState, GradientState
+
+from hf_reasoning.harness import task_name, up_to_end, write_tasks
+
+
+@pytest.fixture(autouse=True)
+def _fresh_accelerator():
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+
+
+@pytest.fixture(scope="module")
+def parity_repo(tmp_path_factory):
+    from hf_reasoning import write_repo
+
+    folder = tmp_path_factory.mktemp("data") / "parity"
+    write_repo("parity", folder, scale="tiny", seed=0, configs=["laptop-plain", "laptop-scratchpad"])
+    return folder
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_constructor("!function", lambda loader, node: ("function", loader.construct_scalar(node)))
+
+
+def test_task_files_name_every_config_and_split(parity_repo, tmp_path):
+    files = write_tasks(parity_repo, tmp_path / "tasks")
+    names = sorted(p.name for p in files)
+    assert names == sorted([f"hf_reasoning_parity_{c}_{s}.yaml" for c in ("laptop-plain", "laptop-scratchpad")
+                            for s in ("validation", "test", "ood")] + ["utils.py"])
+    spec = yaml.load((tmp_path / "tasks" / "hf_reasoning_parity_laptop-plain_ood.yaml").read_text(), Loader=_Loader)
+    assert spec["dataset_path"] == str(parity_repo.resolve()) and spec["dataset_name"] == "laptop-plain"
+    assert spec["test_split"] == "ood" and "hf_reasoning_parity_laptop-plain" in spec["tag"]
+    assert spec["process_results"] == ("function", "utils.parity__laptop_plain")
+    import datasets
+
+    ood = datasets.load_dataset(str(parity_repo), "laptop-plain", split="ood")
+    metrics = {m["metric"] for m in spec["metric_list"]}
+    assert metrics == {"answer_accuracy", "exact_match"} | {f"{m}_length_{n}" for n in set(ood["length"])
+                                                           for m in ("answer_accuracy", "exact_match")}
+    assert "parity__laptop_scratchpad = process_results_for('parity', 'laptop-scratchpad')" in \
+        (tmp_path / "tasks" / "utils.py").read_text()
+
+
+def test_up_to_end_cuts_after_the_first_end_token():
+    assert up_to_end("0 1 . 1 1 .") == "0 1 ."
+    assert up_to_end("1, 0 _, 1. garbage") == "1, 0 _, 1."  # WordPiece's clean-up
+    assert up_to_end("-1.25 . 3") == "-1.25 ."  # a decimal point is not the end token
+    assert up_to_end("0 1 1") == "0 1 1"
+
+
+def test_harness_command_checks_configs_before_writing(parity_repo, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "tasks"
+    done = subprocess.run([sys.executable, "-m", "hf_reasoning", "harness", str(parity_repo), "--out", str(out),
+                           "--config", "nope"], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "'nope'" in done.stderr
+    assert not out.exists()
+
+
+def test_lm_eval_scores_a_tiny_local_model_on_parity(parity_repo, tmp_path):
+    pytest.importorskip("lm_eval")
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    from hf_reasoning.train import main
+
+    run = tmp_path / "run"
+    result = main(["--dataset", str(parity_repo), "--config", "laptop-plain", "--model", "tiny", "--out", str(run),
+                   "--max_steps", "150", "--per_device_train_batch_size", "32", "--learning_rate", "3e-3",
+                   "--eval_every", "150", "--eval_splits", "test", "--eval_max_examples", "64"])
+    write_tasks(parity_repo, tmp_path / "tasks", ["laptop-plain"])
+    out = simple_evaluate(model="hf", model_args=f"pretrained={run},dtype=float32", device="cpu", batch_size=16,
+                          tasks=[task_name("parity", "laptop-plain")], log_samples=True,
+                          task_manager=TaskManager(include_path=str(tmp_path / "tasks")))
+    for split in ("validation", "test", "ood"):
+        name = task_name("parity", "laptop-plain", split)
+        samples = out["samples"][name]
+        assert len(samples) == {"validation": 64, "test": 64, "ood": 224}[split]
+        right, exact, by_length = [], [], {}
+        for sample in samples:
+            doc, response = sample["doc"], sample["resps"][0][0]
+            words = response.split()
+            answer = words[words.index(".") - 1] if "." in words[1:] else None
+            right.append(answer == doc["answer"])
+            exact.append(words[: words.index(".") + 1] == doc["completion"].split() if "." in words else False)
+            by_length.setdefault(doc["length"], []).append(right[-1])
+        reported = out["results"][name]
+        assert reported["answer_accuracy,none"] == pytest.approx(sum(right) / len(right))
+        assert reported["exact_match,none"] == pytest.approx(sum(exact) / len(exact))
+        for length, flags in by_length.items():
+            assert reported[f"answer_accuracy_length_{length},none"] == pytest.approx(sum(flags) / len(flags))
+        if split == "test":  # the same rows and greedy decoding as the trainer's own evaluation
+            assert reported["answer_accuracy,none"] == pytest.approx(result.metrics["test/answer_accuracy"])
+    assert 0 < out["results"][task_name("parity", "laptop-plain", "test")]["answer_accuracy,none"] < 1
