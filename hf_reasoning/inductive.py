@@ -1,4 +1,4 @@
-"""The inductive scratchpad as inputs for any Hugging Face causal LM (TASKS.md §2).
+"""The inductive scratchpad as inputs for any Hugging Face causal LM (docs/formats.md, "Inductive scratchpad: masking and positions").
 
 An inductive completion ``: s1 # s2 # … # sk .`` is trained with the *duplication* trick:
 the sequence fed to the model is ``Q : s1 # [s1 #] s2 # [s2 #] s3 # …`` where a bracketed

@@ -53,7 +53,6 @@ from accelerate import Accelerator
 from accelerate.utils import DistributedType, gather_object, set_seed
 from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from .errors import (
     ArgumentParser,
@@ -85,6 +84,7 @@ from .modeling import (
     safetensors_problem,
 )
 from .outputs import bookkeeping, exclusive
+from .progress import progress_bar, quiet_library_bars
 from .tokenization import build_tokenizer, build_tokenizer_from_texts, check_tokenizer, config_symbols, marker_id
 from .finetune import add_lora_arguments, check_lora_args, save_adapter, with_lora
 
@@ -646,6 +646,7 @@ class TrainResult:
 
 def main(argv: list[str] | None = None) -> TrainResult:
     args = parse_args(argv)
+    quiet_library_bars()
     with contextlib.ExitStack() as run_lock:  # held by the main process until the run ends
         return train(args, run_lock)
 
@@ -749,7 +750,7 @@ def train(args: argparse.Namespace, run_lock: contextlib.ExitStack) -> TrainResu
                       f"mixed precision {mixed_precision}")
     micro_batch = completed_steps * args.gradient_accumulation_steps  # per-process micro-batches consumed
     batches = micro_batches(args, accelerator, train, collate, micro_batch)
-    progress = tqdm(total=args.max_steps, initial=completed_steps, disable=not accelerator.is_local_main_process, desc="train")
+    progress = progress_bar(args.max_steps, "train", initial=completed_steps, disable=not accelerator.is_local_main_process)
     model.train()
     running_loss, running_tokens, tick = 0.0, 0, time.perf_counter()
     last_metrics: dict = {}
