@@ -1,8 +1,8 @@
 """Tokenizer-proof scoring (issue 13): a decoded reference scores like the reference itself.
 
 Each tokenizer kind people fine-tune with is trained here with ``tokenizers`` (the Hub is not
-reachable) on built text of parity, addition and cycles plus some English, with that kind's own
-normaliser, pre-tokenizer and decoder, and wrapped as a ``PreTrainedTokenizerFast``. The
+reachable) on built text of parity, addition and cycles plus some English (``tests/tokenizer_kinds.py``: each
+kind with its own normaliser, pre-tokenizer and decoder), and wrapped as a ``PreTrainedTokenizerFast``. The
 references of several configs go through ``decode(encode(text), skip_special_tokens=True)``,
 and the decoded text must score 100% answer accuracy and 100% exact match. The WordPiece one
 is uncased with the BERT clean-up, which turns ``1 , 0 _ , 1 .`` into ``1, 0 _, 1.`` (the
@@ -15,17 +15,11 @@ import pytest
 
 from hf_reasoning import build_dataset
 from hf_reasoning.evaluation import score
+from tokenizer_kinds import KINDS, trained_tokenizer
 
 CONFIGS = [("parity", "laptop16-plain"), ("parity", "laptop16-scratchpad"), ("parity", "laptop16-inductive"),
            ("addition", "cpu_space-inductive"), ("addition", "cpu_shift-shift"), ("addition", "cpu_hints-index_hints"),
            ("addition", "abbe2024-scratchpad"), ("cycles", "n3-scratchpad"), ("cycles", "n3-inductive")]
-ENGLISH = [
-    "The quick brown fox jumps over the lazy dog.",
-    "Transformers can learn to add numbers, but do they generalise to longer ones?",
-    "An inductive scratchpad writes one state at a time; each state depends on the previous one only.",
-    "Hello, world! This is a small corpus of English sentences, for the tokenizer's sake.",
-] * 20
-SPECIALS = ["[UNK]", "[PAD]", "[CLS]", "[SEP]"]
 
 
 @pytest.fixture(scope="module")
@@ -39,63 +33,9 @@ def rows() -> dict[tuple[str, str], list[dict]]:
     return out
 
 
-def _corpus(rows) -> list[str]:
-    return [r["prompt"] + " " + r["completion"] for part in rows.values() for r in part] + ENGLISH
-
-
-def _wordpiece(corpus):
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece(cleanup=True)
-    tok.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=400, special_tokens=SPECIALS))
-    return tok
-
-
-def _bpe(corpus):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.BPE(unk_token="[UNK]", end_of_word_suffix="</w>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.decoder = decoders.BPEDecoder(suffix="</w>")
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=400, special_tokens=SPECIALS, end_of_word_suffix="</w>"))
-    return tok
-
-
-def _byte_level_bpe(corpus):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=400, special_tokens=SPECIALS,
-                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    return tok
-
-
-def _unigram(corpus):
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.NFKC()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.decoder = decoders.Metaspace()
-    tok.train_from_iterator(corpus, trainers.UnigramTrainer(vocab_size=400, special_tokens=SPECIALS, unk_token="[UNK]"))
-    return tok
-
-
-KINDS = {"wordpiece": _wordpiece, "bpe": _bpe, "byte_level_bpe": _byte_level_bpe, "unigram": _unigram}
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_decoded_references_score_100_percent(kind, rows):
-    from transformers import PreTrainedTokenizerFast
-
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=KINDS[kind](_corpus(rows)), unk_token="[UNK]", pad_token="[PAD]",
-                                        cls_token="[CLS]", sep_token="[SEP]",
-                                        clean_up_tokenization_spaces=kind == "wordpiece")
+    tokenizer = trained_tokenizer(kind, [r for part in rows.values() for r in part])
     changed = 0
     for (task, config), part in rows.items():
         fmt = config.rpartition("-")[2]
