@@ -429,6 +429,8 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise HFReasoningError(f"{str(run_dir)!r} is not a folder; allowed: a finished run folder (hf_reasoning.train --out)")
+    if is_head_run(run_dir):
+        return build_head_card(run_dir, repo_id=repo_id, dataset_id=dataset_id)
     missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
     if missing:
         raise HFReasoningError(f"{str(run_dir)!r} is not a finished run folder (no {', '.join(missing)}); "
@@ -582,6 +584,100 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
         config=evaluations[0]["config"] if evaluations else train_config,
         citation="\n\n".join(BIBTEX[s] for s in (task.sources if task else []) if s in BIBTEX) or "% see hf_reasoning",
     )
+
+
+HEAD_RUN_FILES = ("config.json", "model.safetensors", "training_args.json", "eval_results.json")
+HEAD_METRICS = {"mse": "mean squared error", "sign_accuracy": "sign accuracy", "accuracy": "accuracy"}
+
+
+def is_head_run(folder: str | os.PathLike) -> bool:
+    """A run folder of ``hf-reasoning train-head`` (its training arguments name a ``head``)."""
+    path = Path(folder) / "training_args.json"
+    if not path.is_file() or (Path(folder) / "generation_config.json").is_file():
+        return False
+    args = _read_json(path, "training arguments")
+    return isinstance(args, dict) and "head" in args
+
+
+def head_evaluations(final: dict, dataset: str, config: str, head: str) -> list[EvalResult]:
+    """One ``EvalResult`` per split (and seen / unseen part) and metric of a train-head run's
+    ``eval_results.json`` (keys ``split/metric`` or ``split/part/metric``)."""
+    task_type = "tabular-regression" if head == "regression" else "tabular-classification"
+    results = []
+    for key, value in final.items():
+        *where, metric = key.split("/")
+        if metric not in HEAD_METRICS or not where or not isinstance(value, (int, float)) or not math.isfinite(value):
+            continue
+        split = "/".join(where)
+        results.append(EvalResult(task_type=task_type, dataset_type=dataset, dataset_name=dataset, dataset_config=config,
+                                  dataset_split=split, metric_type=metric, metric_name=f"{HEAD_METRICS[metric]} ({split})",
+                                  metric_value=float(value)))
+    return results
+
+
+def build_head_card(run_dir: Path, *, repo_id: str | None = None, dataset_id: str | None = None) -> ModelCard:
+    """The model card of a ``train-head`` run (MLP or sequence-classification baseline of the
+    Boolean tasks): metadata with a ``model-index`` from ``eval_results.json``, the scores per
+    split, the training arguments and how to load it."""
+    missing = [name for name in HEAD_RUN_FILES if not (run_dir / name).is_file()]
+    if missing:
+        raise HFReasoningError(f"{str(run_dir)!r} is not a finished train-head run folder (no {', '.join(missing)}); "
+                               "allowed: the --out folder of a completed hf-reasoning train-head run")
+    args = _read_json(run_dir / "training_args.json", "training arguments")
+    final = _read_json(run_dir / "eval_results.json", "evaluation results")
+    config = _read_json(run_dir / "config.json", "model config")
+    if not isinstance(final, dict) or not isinstance(config, dict):
+        raise HFReasoningError(f"{str(run_dir)!r} has malformed results or config; allowed: what train-head wrote")
+    dataset = dataset_id or _dataset_id(str(args.get("dataset", "")))
+    model = str(args.get("model", ""))
+    pretrained = _is_hub_id(model) and model not in ("mlp", "tiny-encoder")
+    data = ModelCardData(
+        license=LICENSE, library_name="transformers" if config.get("model_type") != "hf_reasoning_mlp" else None,
+        tags=["hf_reasoning", "reasoning", "boolean-functions", str(args.get("head", ""))],
+        datasets=[dataset] if _is_hub_id(dataset) else None,
+        base_model=model if pretrained else None,
+        model_name=repo_id or run_dir.name,
+        eval_results=head_evaluations(final, dataset, str(args.get("config", "")), str(args.get("head", ""))) or None,
+    )
+    rows = sorted({key.rsplit("/", 1)[0] for key in final if key.rsplit("/", 1)[-1] in HEAD_METRICS})
+    metrics = [m for m in HEAD_METRICS if any(f"{r}/{m}" in final for r in rows)]
+    table = ["| split | " + " | ".join(HEAD_METRICS[m] for m in metrics) + " | rows |",
+             "|---|" + "---:|" * (len(metrics) + 1)]
+    for r in rows:
+        cells = [_fmt3(final.get(f"{r}/{m}")) for m in metrics]
+        table.append(f"| {r} | " + " | ".join(cells) + f" | {final.get(f'{r}/rows', '–')} |")
+    settings = {k: v for k, v in args.items() if k not in ("dataset",) and v not in (None, "auto")}
+    lines = [
+        f"# {repo_id or run_dir.name}",
+        "",
+        f"A `{args.get('head')}` head on `{model}` trained by `hf-reasoning train-head` on the config "
+        f"`{args.get('config')}` of the dataset `{dataset}` (hf_reasoning {__version__}); the tasks and splits are "
+        "described in the project's docs/formats.md. `seen` / `unseen` are the parts of the Boolean cube the "
+        "training split shows and hides.",
+        "",
+        "## Scores (final evaluation)",
+        "",
+        *table,
+        "",
+        "## Training",
+        "",
+        "```json",
+        json.dumps(settings, indent=2, sort_keys=True, default=str),
+        "```",
+        "",
+        "## Loading",
+        "",
+        "```python",
+        "from huggingface_hub import snapshot_download",
+        "from hf_reasoning.classification import load",
+        "",
+        f'run = load({f"snapshot_download({repo_id!r})" if repo_id else repr("path/to/this/folder")})  '
+        "# model, tokenizer (encoders), head and input specs",
+        'predictions = run.predict(rows)  # rows: a datasets split or a list of dicts with the config\'s columns',
+        "```",
+        "",
+    ]
+    return ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines))
 
 
 def write_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] | None = None, plot=None, *,

@@ -919,6 +919,9 @@ def main(argv: list[str] | None = None) -> HeadTrainResult:
             if run_dir.is_dir():
                 shutil.rmtree(run_dir)  # --overwrite (an existing run was refused above otherwise)
             os.replace(tmp_dir, run_dir)
+            from .cards import write_model_card
+
+            write_model_card(run_dir)  # the run folder is a model repo: README.md with the model-index
             accelerator.print("final: " + ", ".join(f"{k} {v:.4g}" for k, v in final.items()
                                                     if k.endswith(("mse", "accuracy")) and k.count("/") <= 2))
     finally:  # a failed or interrupted run leaves nothing half-written

@@ -64,7 +64,7 @@ def test_mlp_fits_a_degree_one_target_and_reloads(repos, tmp_path):
     assert saved["validation/sign_accuracy"] == pytest.approx(float((signs == truth).mean()))
     assert result.completed_steps == 300
     # only safetensors / JSON in the run, and the reloaded model predicts as the trained one
-    assert {p.suffix for p in (tmp_path / "mlp").iterdir()} <= {".json", ".jsonl", ".safetensors"}
+    assert {p.suffix for p in (tmp_path / "mlp").iterdir()} <= {".json", ".jsonl", ".safetensors", ".md"}  # .md: the model card
     with torch.no_grad():
         direct = result.model(torch.tensor(x, dtype=torch.float32)).logits[:, 0].numpy()
     np.testing.assert_allclose(predicted, direct, rtol=1e-6, atol=1e-6)
@@ -107,7 +107,7 @@ def test_encoder_regression_and_classification_heads(repos, tmp_path):
 
     assert config["problem_type"] == "regression" and AutoConfig.from_pretrained(tmp_path / "reg").num_labels == 1
     assert config["num_hidden_layers"] == 3 and config["num_attention_heads"] == 4 and config["hidden_size"] == 128
-    assert {p.suffix for p in (tmp_path / "reg").iterdir()} <= {".json", ".jsonl", ".safetensors"}
+    assert {p.suffix for p in (tmp_path / "reg").iterdir()} <= {".json", ".jsonl", ".safetensors", ".md"}  # .md: the model card
     validation = rows(repos, "boolean", "gotu_x0x1-plain", "validation")
     loaded = load(tmp_path / "reg")
     ids = loaded.tokenizer(validation["prompt"][:2])["input_ids"]
