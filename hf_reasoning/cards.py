@@ -302,6 +302,11 @@ def _is_hub_id(name: str) -> bool:
     return name.count("/") == 1 and not Path(name).exists()
 
 
+def _no_local_path(value: str) -> str:
+    """A folder or file on this machine is named by its last component only (a card is published)."""
+    return Path(value).name if ("/" in value or "\\" in value) and (os.path.isabs(value) or Path(value).exists()) else value
+
+
 def _fmt3(x) -> str:
     return "—" if x is None else f"{x:.3f}"
 
@@ -431,7 +436,11 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
         raise HFReasoningError(f"{str(run_dir)!r} is not a folder; allowed: a finished run folder (hf_reasoning.train --out)")
     if is_head_run(run_dir):
         return build_head_card(run_dir, repo_id=repo_id, dataset_id=dataset_id)
-    missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
+    adapter = (run_dir / "adapter_config.json").is_file()  # a LoRA run: PEFT adapter weights, no model.safetensors
+    weights = ("adapter_model.safetensors",) if adapter else ()
+    missing = [name for name in RUN_FILES if not (run_dir / name).is_file()
+               and not (adapter and name == "model.safetensors")]
+    missing += [name for name in weights if not (run_dir / name).is_file()]
     if missing:
         raise HFReasoningError(f"{str(run_dir)!r} is not a finished run folder (no {', '.join(missing)}); "
                                "allowed: the --out folder of a completed hf_reasoning.train run")
@@ -469,11 +478,14 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
     from .evaluation import metric_summary
     from_scratch = is_preset(str(args.get("model", "tiny")))
     base_model = None if from_scratch or not _is_hub_id(str(args.get("model"))) else str(args["model"])
+    if adapter:  # the base the adapter was trained on (a local folder is named by nothing: no local paths)
+        base = str(_read_json(run_dir / "adapter_config.json", "adapter config").get("base_model_name_or_path", ""))
+        base_model = base if _is_hub_id(base) and not Path(base).exists() else None
     card_data = ModelCardData(
         model_name=model_name,
         license=LICENSE,
         language=["en"],
-        library_name="transformers",
+        library_name="peft" if adapter else "transformers",
         pipeline_tag="text-generation",
         tags=["hf_reasoning", "reasoning", "length-generalization", "out-of-distribution", "synthetic",
               *([task.name] if task else []), *([fmt] if fmt else [])],
@@ -498,11 +510,17 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
     )
     n_params = _count_parameters(run_dir)
     arch = (config.get("architectures") or [config.get("model_type", "causal LM")])[0]
-    size = f"{n_params / 1e6:.2f}M-parameter " if n_params else ""
-    origin = f"trained from scratch (preset `{args.get('model')}`)" if from_scratch else f"fine-tuned from `{args.get('model')}`"
+    size = f"{n_params / 1e6:.2f}M-parameter " if n_params and not adapter else ""
+    base_name = str(args.get("model"))
+    base_name = base_name if _is_hub_id(base_name) and not Path(base_name).exists() else Path(base_name).name  # no local paths
+    origin = f"trained from scratch (preset `{args.get('model')}`)" if from_scratch else f"fine-tuned from `{base_name}`"
+    if adapter:
+        origin += f" with a LoRA adapter ({n_params / 1e6:.3f}M adapter parameters)" if n_params else " with a LoRA adapter"
+    checkpoint = ("The checkpoint is a PEFT adapter (safetensors); the base model is loaded and the adapter merged "
+                  "by `hf_reasoning.finetune.load_run`." if adapter else
+                  "The checkpoint is a plain `transformers` model (safetensors, no custom code).")
     summary = (f"A {size}`{arch}` {origin} with `hf_reasoning` on "
-               f"{'the `' + task.name + '` task, ' if task else ''}config `{train_config}` (format `{fmt}`). "
-               "The checkpoint is a plain `transformers` model (safetensors, no custom code).")
+               f"{'the `' + task.name + '` task, ' if task else ''}config `{train_config}` (format `{fmt}`). " + checkpoint)
     scale = metadata.get("scale")
     data_lines = [f"- training dataset: `{dataset}`, config `{train_config}`"
                   + (f" (built with `hf-reasoning build {task.name} --scale {scale} --seed {metadata.get('seed', 0)}`)"
@@ -557,7 +575,7 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
     budget = 256
     if example is not None:
         budget = _budget(len(example["full_completion"].split()))
-    hyperparameters = [(k, json.dumps(v) if not isinstance(v, str) else v) for k, v in sorted(args.items())
+    hyperparameters = [(k, json.dumps(v) if not isinstance(v, str) else _no_local_path(v)) for k, v in sorted(args.items())
                        if k not in ("out",)]
     template = model_card_template()
     return ModelCard.from_template(
@@ -580,6 +598,7 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
         evaluations=rendered_evaluations,
         plot=_resolve_plot(run_dir, plot, evaluations) if evaluations or plot is not None else None,
         load_id=repo_id or "path/to/" + run_dir.name,
+        adapter=adapter,
         dataset_id=dataset if _is_hub_id(dataset) else f"path/to/{dataset}",
         config=evaluations[0]["config"] if evaluations else train_config,
         citation="\n\n".join(BIBTEX[s] for s in (task.sources if task else []) if s in BIBTEX) or "% see hf_reasoning",

@@ -219,6 +219,16 @@ def test_lora_run_saves_a_peft_adapter_that_reloads_and_evaluates(parity_repo, t
               "--split", "validation", "--max-rows", "4", "--out", str(tmp_path / "eval")])
     assert json.loads((tmp_path / "eval" / "eval_results.json").read_text())["results"]["answer_accuracy"]["n"] == 4
 
+    # its model card: PEFT metadata, the adapter's loading snippet, no local path of the base model
+    from huggingface_hub import ModelCard
+
+    from hf_reasoning.cards import write_model_card
+
+    card = ModelCard.load(write_model_card(run, out))
+    assert card.data.library_name == "peft" and card.data.base_model is None  # the base is a local folder
+    assert "load_run(" in card.content and "AutoModelForCausalLM.from_pretrained" not in card.content
+    assert str(base_dir) not in card.content and str(tmp_path) not in card.content
+
 
 def test_lora_options_are_checked_before_anything_is_loaded(parity_repo, tmp_path):
     from hf_reasoning.errors import HFReasoningError
