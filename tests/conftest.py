@@ -137,3 +137,14 @@ def config_splits(hub_dir):
 def hub_builder():
     """``hub_builder(out, seed=0, scale="tiny", tasks=…)``: write more repo folders (e.g. to compare builds)."""
     return build_hub
+
+
+@pytest.fixture
+def fresh_accelerator():
+    """Reset Accelerate's process-wide state after a test that trains through Trainer/SFTTrainer or
+    lm_eval (their Accelerator would otherwise leak its settings into the next test)."""
+    yield
+    from accelerate.state import AcceleratorState, GradientState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()

@@ -17,7 +17,6 @@ import json
 
 import pytest
 import torch
-from accelerate.state import AcceleratorState, GradientState
 
 from hf_reasoning import build_dataset
 from hf_reasoning.inductive import CausalCollator, InductiveCollator
@@ -27,11 +26,7 @@ from hf_reasoning.tokenization import build_tokenizer
 from tokenizer_kinds import KINDS, pretrained_folder, trained_tokenizer
 
 
-@pytest.fixture(autouse=True)
-def _fresh_accelerator():
-    yield
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
+pytestmark = pytest.mark.usefixtures("fresh_accelerator")
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,14 @@ scorer; and they equal what ``hf-reasoning train`` measured on the same split.
 
 from __future__ import annotations
 
-import json
 
 import pytest
 import yaml
-from accelerate.state import AcceleratorState, GradientState
 
 from hf_reasoning.harness import task_name, up_to_end, write_tasks
 
 
-@pytest.fixture(autouse=True)
-def _fresh_accelerator():
-    yield
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
+pytestmark = pytest.mark.usefixtures("fresh_accelerator")
 
 
 @pytest.fixture(scope="module")
