@@ -34,8 +34,9 @@ CONFIG = "laptop-plain"
 # -- a run folder without training: hand-made results --------------------------------------------
 
 
-def fake_run(folder: Path) -> Path:
-    """An untrained tiny model saved like a finished run (config, weights, tokenizer, arguments)."""
+def fake_run(folder: Path, config: str = "laptop-inductive") -> Path:
+    """An untrained tiny model saved like a finished run (config, weights, tokenizer, arguments);
+    also used by test_cli_failures."""
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig
 
@@ -50,7 +51,7 @@ def fake_run(folder: Path) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     (folder / "training_args.json").write_text(json.dumps(
-        {"config": "laptop-inductive", "dataset": "my-org/parity", "model": "tiny", "max_steps": 7, "learning_rate": 0.002,
+        {"config": config, "dataset": "my-org/parity", "model": "tiny", "max_steps": 7, "learning_rate": 0.002,
          "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1, "seed": 0}))
     return folder
 

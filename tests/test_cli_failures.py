@@ -12,7 +12,6 @@ nothing written; and the defects that used to lose, leak or mix data.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -63,26 +62,13 @@ def assert_one_error(code, err, *words):
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """A tiny parity dataset folder, a small untrained run folder, a read-only-ish file."""
-    import torch
-    from transformers import AutoModelForCausalLM, LlamaConfig
+    from test_cards import fake_run
 
     from hf_reasoning.hub import write_repos
-    from hf_reasoning.tasks import get_task
-    from hf_reasoning.tokenization import build_tokenizer
 
     root = tmp_path_factory.mktemp("failures")
     write_repos(["parity"], root / "hub", scale="tiny", seed=0, configs=[CONFIG])
-    run = root / "run"
-    tokenizer = build_tokenizer(get_task("parity").vocab.tokens)
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_config(LlamaConfig(
-        hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
-        vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, bos_token_id=None, eos_token_id=None))
-    model.save_pretrained(run)
-    tokenizer.save_pretrained(run)
-    (run / "training_args.json").write_text(json.dumps(
-        {"config": CONFIG, "dataset": "my-org/parity", "model": "tiny", "max_steps": 7, "learning_rate": 0.002,
-         "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1, "seed": 0}))
+    run = fake_run(root / "run", CONFIG)
     (root / "a_file").write_text("not a folder\n")
     (root / "other").mkdir()
     (root / "other" / "config.json").write_text('{"not": "a plot"}\n')
@@ -101,8 +87,10 @@ def world(tmp_path_factory):
         elif damage == "noconfig":
             (folder / "config.json").unlink()
         else:
-            state = {k: v for k, v in model.state_dict().items()}
-            torch.save(state, folder / "pytorch_model.bin")
+            import torch
+            from transformers import AutoModelForCausalLM
+
+            torch.save(dict(AutoModelForCausalLM.from_pretrained(run).state_dict()), folder / "pytorch_model.bin")
             (folder / "model.safetensors").unlink()
     bad_card = root / "badcard"
     bad_card.mkdir()
