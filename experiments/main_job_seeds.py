@@ -9,6 +9,15 @@ number of bits, plain vs inductive, from the ``results.json`` of ``hf-reasoning 
 
 A seed changes the datasets (evaluation rows included), the model's initialisation and the
 fresh training samples.
+
+Per-state errors of the inductive model (the evidence behind the seed spread): for every
+evaluated row, the reference states are recomputed from the prompt alone (the slot index of
+each bit, the bit, the running parity, then the end state ``[ S S ] _ , r``), and the first
+state where the prediction differs is classified: ``format`` (not ``[ i i ] b , r``), a wrong
+``index``, a wrong ``bit`` read at the right index, a wrong running ``parity``, or ``end`` (a
+state missing, one too many, or no end token)::
+
+    python experiments/main_job_seeds.py quickstart quickstart-seed1 quickstart-seed2 --state_errors
 """
 
 from __future__ import annotations
@@ -51,6 +60,70 @@ def summarise(reports: list[dict]) -> dict:
             "timings_s": {str(r["seed"]): r["timings_s"] for r in reports}}
 
 
+ERROR_KINDS = ("format", "index", "bit", "parity", "end")
+
+
+def reference_states(prompt: str) -> list[list[str]]:
+    """The inductive parity states of a random-space prompt ``b_1 … b_S =`` (``_`` = blank slot):
+    ``[ i i ] b , r`` for every bit (its slot index, two digits), then ``[ S S ] _ , r``."""
+    slots = prompt.split()[:-1]
+    states, parity = [], 0
+    for i, bit in enumerate(slots):
+        if bit != "_":
+            parity ^= int(bit)
+            states.append(["[", *f"{i:02d}", "]", bit, ",", str(parity)])
+    return states + [["[", *f"{len(slots):02d}", "]", "_", ",", str(parity)]]
+
+
+def first_state_error(prompt: str, prediction: str) -> tuple[int, str] | None:
+    """(state number, kind) of the first wrong state of a prediction, None if it is exact.
+    Kinds: ``format`` (not ``[ i i ] b , r``), ``index``, ``bit`` (right index), ``parity``
+    (right index and bit), ``end`` (a state missing, one too many, or no end token ``.``)."""
+    tokens = prediction.split()
+    ended = tokens[-1:] == ["."]
+    body = tokens[1:] if tokens[:1] == [":"] else ["?", *tokens]  # no `:` makes state 0 malformed
+    predicted = [piece.split() for piece in " ".join(body[:-1] if ended else body).split("#")]
+    reference = reference_states(prompt)
+    for k, want in enumerate(reference):
+        if k >= len(predicted):
+            return k, "end"
+        got = predicted[k]
+        if got == want:
+            continue
+        if len(got) != 7 or [got[0], got[3], got[5]] != ["[", "]", ","]:
+            return k, "format"
+        return k, "index" if got[:4] != want[:4] else "bit" if got[4] != want[4] else "parity"
+    return None if ended and len(predicted) == len(reference) else (len(reference), "end")
+
+
+def state_errors(folders: list[str]) -> dict:
+    """Per seed and number of bits: rows, rows with a wrong state, and the kind of the first one."""
+    out = {}
+    for folder, report in zip(folders, load(folders)):
+        run = next(Path(folder).glob("*-inductive-*"))
+        per_length: dict[int, dict] = {}
+        for row in json.loads((run / "eval_results.json").read_text())["predictions"]:
+            bits = sum(t != "_" for t in row["prompt"].split()[:-1])
+            entry = per_length.setdefault(bits, dict.fromkeys(("rows", "wrong", *ERROR_KINDS), 0))
+            entry["rows"] += 1
+            error = first_state_error(row["prompt"], row["prediction"])
+            if error is not None:
+                entry["wrong"] += 1
+                entry[error[1]] += 1
+        out[str(report["seed"])] = dict(sorted(per_length.items()))
+    return out
+
+
+def state_errors_markdown(errors: dict) -> str:
+    lines = ["| seed | bits | rows | wrong | first wrong state: " + " | ".join(ERROR_KINDS) + " |",
+             "|---|---:|---:|---:|" + "---:|" * len(ERROR_KINDS)]
+    for seed, per_length in errors.items():
+        for bits, e in per_length.items():
+            if e["wrong"]:
+                lines.append(f"| {seed} | {bits} | {e['rows']} | {e['wrong']} | " + " | ".join(str(e[k]) for k in ERROR_KINDS) + " |")
+    return "\n".join(lines)
+
+
 def cell(s: dict) -> str:
     return f"{s['mean']:.3f} [{s['min']:.3f}, {s['max']:.3f}]"
 
@@ -77,7 +150,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", help="quickstart --out folders, one per seed")
     parser.add_argument("--json", help="also write the summary here")
+    parser.add_argument("--state_errors", action="store_true",
+                        help="Print the inductive model's first wrong state per seed and number of bits instead.")
     args = parser.parse_args()
+    if args.state_errors:
+        errors = state_errors(args.folders)
+        print(state_errors_markdown(errors))
+        if args.json:
+            Path(args.json).write_text(json.dumps(errors, indent=2) + "\n")
+        return
     summary = summarise(load(args.folders))
     print(markdown(summary))
     if args.json:
