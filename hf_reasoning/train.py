@@ -36,24 +36,32 @@ import argparse
 import contextlib
 import inspect
 import json
-import math
-import os
-import random
-import shutil
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
 import numpy as np
-import safetensors.torch
 import torch
 from accelerate import Accelerator
-from accelerate.utils import DistributedType, gather_object, set_seed
+from accelerate.utils import gather_object, set_seed
 from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader
 
+from .engine import (  # noqa: F401  (RunDirError, ConfigChangedError, TRAINING_ARGS: importable from here too)
+    TRAINING_ARGS,
+    ConfigChangedError,
+    LoopResult,
+    Pieces,
+    RunDirError,
+    check_run_dir,
+    epoch_seed,
+    is_sharded,
+    lr_lambda,
+    make_accelerator,
+    open_run_dir,
+    train_loop,
+)
 from .errors import (
     ArgumentParser,
     HFReasoningError,
@@ -81,10 +89,8 @@ from .modeling import (
     check_positions,
     count_parameters,
     is_preset,
-    safetensors_problem,
 )
-from .outputs import bookkeeping, exclusive
-from .progress import progress_bar, quiet_library_bars
+from .progress import quiet_library_bars
 from .tokenization import build_tokenizer, build_tokenizer_from_texts, check_tokenizer, config_symbols, marker_id
 from .finetune import add_lora_arguments, check_lora_args, save_adapter, with_lora
 
@@ -94,26 +100,7 @@ FORMATS = ("plain", "scratchpad", "inductive", "shift", "reversed", "index_hints
 RESUMABLE_CHANGES = {"resume", "overwrite", "report_to", "num_workers", "stop_after_steps", "out", "eval_every",
                      "eval_splits", "eval_max_examples", "eval_batch_size", "logging_every", "checkpoint_every",
                      "checkpoints_to_keep", "allow_pickle"}
-TRAINING_ARGS = "training_args.json"
-CHECKPOINTS = "checkpoints"
-# The non-sharded checkpoint: safetensors and JSON only (no pickle), one file per state.
-#   model.safetensors        the unwrapped model (tied weights stored once, like save_pretrained)
-#   optimizer.safetensors    optimizer tensors, ``state.<param index>.<key>``
-#   optimizer.json           param_groups, and non-tensor per-parameter state (if any)
-#   scheduler.json           LambdaLR.state_dict() (its lambdas are code, rebuilt from the args)
-#   grad_scaler.json         fp16 loss scaler (only with --mixed_precision fp16)
-#   rng_state_<rank>.safetensors / .json   torch CPU (+ CUDA) generators; numpy and python
-#   trainer_state.json       counters; written last, so its presence marks a complete checkpoint
-MODEL_FILE, OPTIMIZER_TENSORS, OPTIMIZER_JSON = "model.safetensors", "optimizer.safetensors", "optimizer.json"
-SCHEDULER_JSON, SCALER_JSON, TRAINER_STATE = "scheduler.json", "grad_scaler.json", "trainer_state.json"
-
-
-class RunDirError(HFReasoningError):
-    """The run directory exists without --resume/--overwrite, or cannot be resumed."""
-
-
-class ConfigChangedError(HFReasoningError):
-    """--resume with arguments that differ from the interrupted run's."""
+PROGRAM = "hf_reasoning.train"  # names the run folder's lock and its owner in messages
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -224,41 +211,7 @@ def check_args(args: argparse.Namespace) -> None:
         args.warmup_steps = max(1, args.max_steps // 50)
 
 
-# -- run directory and checkpoints ---------------------------------------------------------------
-
-
-def check_run_dir(args: argparse.Namespace) -> Path:
-    """Read-only checks of the run directory: it must be new (or --overwrite), or, with
-    --resume, hold a run with the same arguments."""
-    run_dir = check_output_dir(args.out)
-    saved = run_dir / TRAINING_ARGS
-    if args.resume:
-        if not saved.is_file():
-            raise RunDirError(f"--resume: {str(run_dir)!r} holds no {TRAINING_ARGS}; allowed: a run directory of hf_reasoning.train")
-        try:
-            before = json.loads(saved.read_text())
-        except ValueError:
-            raise RunDirError(f"--resume: {str(saved)!r} is not readable JSON; allowed: the file hf_reasoning.train wrote") from None
-        now = run_identity(args)
-        changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-        if changed:
-            details = ", ".join(f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in changed)
-            raise ConfigChangedError(f"--resume with changed arguments ({details}); allowed: the original arguments")
-    elif run_dir.exists() and any(not bookkeeping(p.name) for p in run_dir.iterdir()) and not args.overwrite:
-        raise RunDirError(f"run directory {str(run_dir)!r} exists; allowed: a new directory, --resume or --overwrite")
-    return run_dir
-
-
-def create_run_dir(args: argparse.Namespace, accelerator: Accelerator, run_dir: Path) -> None:
-    """Clear (--overwrite) and create the run directory with its training_args.json; called
-    once every input check has passed, so bad input never touches an existing run."""
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process and not args.resume:
-        if args.overwrite and run_dir.exists():
-            shutil.rmtree(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / TRAINING_ARGS).write_text(json.dumps(run_identity(args), indent=2, sort_keys=True) + "\n")
-    accelerator.wait_for_everyone()
+# -- run directory (hf_reasoning.engine keeps it and its checkpoints) ----------------------------
 
 
 def run_identity(args: argparse.Namespace) -> dict:
@@ -276,166 +229,6 @@ def check_train_size(args: argparse.Namespace, accelerator: Accelerator, train) 
             f"train split has {len(train)} rows, fewer than one global batch of {needed} (--per_device_train_batch_size "
             f"{args.per_device_train_batch_size} x {accelerator.num_processes} process(es) x --group_by_length); "
             "allowed: a smaller --per_device_train_batch_size or --group_by_length")
-
-
-def checkpoint_problem(checkpoint: Path) -> str | None:
-    """What makes a checkpoint unusable (unreadable trainer state, a missing or truncated
-    state file), or None. Reads the JSON files and the safetensors headers only."""
-    try:
-        state = json.loads((checkpoint / TRAINER_STATE).read_text())
-        int(state["completed_steps"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return f"{TRAINER_STATE} is missing, empty or unreadable"
-    if state.get("layout", "accelerate") == "safetensors":
-        required = [MODEL_FILE, OPTIMIZER_TENSORS, OPTIMIZER_JSON, SCHEDULER_JSON]
-        required += [f"rng_state_{rank}.{ext}" for rank in range(int(state.get("num_processes", 1)))
-                     for ext in ("safetensors", "json")]
-        missing = [name for name in required if not (checkpoint / name).is_file()]
-        if missing:
-            return f"no {missing[0]}"
-    for path in sorted(checkpoint.glob("*.safetensors")):
-        problem = safetensors_problem(path)
-        if problem:
-            return f"{path.name}: {problem}"
-    for path in sorted(checkpoint.glob("*.json")):
-        try:
-            json.loads(path.read_text())
-        except (OSError, ValueError):
-            return f"{path.name} is not readable JSON"
-    return None
-
-
-def last_checkpoint(run_dir: Path, warn=print) -> Path | None:
-    """The newest *complete and sound* checkpoint: only renamed folders count, never
-    ``.tmp-*`` ones; a damaged one (truncated file, empty state) is skipped with a warning
-    line for the one before. None if there is no checkpoint; an error if none is sound."""
-    folder = run_dir / CHECKPOINTS
-    candidates = sorted(folder.glob("step-*")) if folder.is_dir() else []
-    for checkpoint in reversed(candidates):
-        problem = checkpoint_problem(checkpoint)
-        if problem is None:
-            return checkpoint
-        warn(f"warning: checkpoint {str(checkpoint)!r} is damaged ({problem}); trying the one before")
-    if candidates:
-        raise RunDirError(f"--resume: none of the {len(candidates)} checkpoint(s) in {str(folder)!r} is sound; "
-                          "allowed: --overwrite to start the run again")
-    return None
-
-
-def is_sharded(accelerator: Accelerator) -> bool:
-    """Parameters or optimizer state split over the ranks (FSDP, DeepSpeed ZeRO, Megatron)."""
-    return accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED, DistributedType.MEGATRON_LM)
-
-
-def save_checkpoint(accelerator: Accelerator, run_dir: Path, step: int, keep: int, model, optimizer, scheduler,
-                    micro_batch: int) -> None:
-    """Write the training state into a temporary folder, then rename it: a kill mid-save
-    leaves only an ignored ``.tmp-*`` folder and the previous checkpoint intact."""
-    folder = run_dir / CHECKPOINTS
-    final, tmp = folder / f"step-{step:08d}", folder / f".tmp-step-{step:08d}"
-    if accelerator.is_main_process:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-    accelerator.wait_for_everyone()
-    if is_sharded(accelerator):
-        # sharded states exist only as per-rank pieces gathered by the FSDP/DeepSpeed state-dict
-        # machinery, which Accelerate drives; its optimizer/RNG files are torch pickles
-        accelerator.save_state(str(tmp))
-    else:
-        write_state(accelerator, tmp, model, optimizer, scheduler)
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        trainer_state = {"completed_steps": step, "micro_batches": micro_batch, "num_processes": accelerator.num_processes,
-                         "layout": "accelerate" if is_sharded(accelerator) else "safetensors"}
-        (tmp / TRAINER_STATE).write_text(json.dumps(trainer_state, indent=2) + "\n")  # last: marks it complete
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-        for old in sorted(folder.glob("step-*"))[:-keep]:
-            shutil.rmtree(old, ignore_errors=True)
-    accelerator.wait_for_everyone()
-
-
-def load_checkpoint(accelerator: Accelerator, checkpoint: Path, model, optimizer, scheduler) -> int:
-    """Restore a checkpoint written by :func:`save_checkpoint`; returns the completed steps."""
-    trainer_state = json.loads((checkpoint / TRAINER_STATE).read_text())
-    layout, expected = trainer_state.get("layout", "accelerate"), "accelerate" if is_sharded(accelerator) else "safetensors"
-    if layout != expected:
-        raise RunDirError(f"--resume: checkpoint {str(checkpoint)!r} has the {layout!r} layout, a "
-                          f"{accelerator.distributed_type.value} run reads {expected!r}; allowed: the Accelerate config "
-                          "the run started with")
-    if layout == "accelerate":
-        accelerator.load_state(str(checkpoint))
-    else:
-        saved = trainer_state["num_processes"]
-        if saved != accelerator.num_processes:
-            raise RunDirError(f"--resume: checkpoint {str(checkpoint)!r} holds the RNG states of {saved} process(es), "
-                              f"this run has {accelerator.num_processes}; allowed: {saved} process(es)")
-        read_state(accelerator, checkpoint, model, optimizer, scheduler)
-    return int(trainer_state["completed_steps"])
-
-
-def write_state(accelerator: Accelerator, folder: Path, model, optimizer, scheduler) -> None:
-    """Replicated states (model, optimizer, scheduler) from the main process, RNG from each rank."""
-    if accelerator.is_main_process:
-        # save_model drops the duplicate names of shared tensors (tied embeddings)
-        safetensors.torch.save_model(accelerator.unwrap_model(model), str(folder / MODEL_FILE), metadata={"format": "pt"})
-        tensors, scalars = {}, {}
-        state = optimizer.state_dict()
-        for index, per_param in state["state"].items():
-            for key, value in per_param.items():
-                if isinstance(value, torch.Tensor):
-                    tensors[f"state.{index}.{key}"] = value.detach().cpu().contiguous()
-                else:
-                    scalars[f"state.{index}.{key}"] = value
-        safetensors.torch.save_file(tensors, str(folder / OPTIMIZER_TENSORS), metadata={"format": "pt"})
-        write_json(folder / OPTIMIZER_JSON, {"param_groups": state["param_groups"], "scalars": scalars})
-        write_json(folder / SCHEDULER_JSON, scheduler.state_dict())
-        if accelerator.scaler is not None:
-            write_json(folder / SCALER_JSON, accelerator.scaler.state_dict())
-    rank = accelerator.process_index
-    generators = {"torch_cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        generators |= {f"cuda.{device}": state for device, state in enumerate(torch.cuda.get_rng_state_all())}
-    safetensors.torch.save_file(generators, str(folder / f"rng_state_{rank}.safetensors"))
-    kind, keys, position, has_gauss, cached_gaussian = np.random.get_state()
-    version, python_state, gauss = random.getstate()
-    write_json(folder / f"rng_state_{rank}.json", {
-        "numpy": {"kind": kind, "keys": keys.tolist(), "pos": position, "has_gauss": has_gauss,
-                  "cached_gaussian": cached_gaussian},
-        "python": {"version": version, "state": list(python_state), "gauss": gauss},
-    })
-
-
-def read_state(accelerator: Accelerator, folder: Path, model, optimizer, scheduler) -> None:
-    """The inverse of :func:`write_state`, on every rank."""
-    safetensors.torch.load_model(accelerator.unwrap_model(model), str(folder / MODEL_FILE), strict=True,
-                                 device=str(accelerator.device))
-    tensors = safetensors.torch.load_file(str(folder / OPTIMIZER_TENSORS))
-    saved = json.loads((folder / OPTIMIZER_JSON).read_text())
-    per_param: dict[int, dict] = defaultdict(dict)
-    for name, value in [*tensors.items(), *saved["scalars"].items()]:
-        _, index, key = name.split(".", 2)
-        per_param[int(index)][key] = value
-    # tuples (betas) come back from JSON as lists, which torch's optimizers take alike
-    optimizer.load_state_dict({"state": dict(per_param), "param_groups": saved["param_groups"]})
-    scheduler.load_state_dict(json.loads((folder / SCHEDULER_JSON).read_text()))
-    if accelerator.scaler is not None and (folder / SCALER_JSON).is_file():
-        accelerator.scaler.load_state_dict(json.loads((folder / SCALER_JSON).read_text()))
-    rank = accelerator.process_index
-    generators = safetensors.torch.load_file(str(folder / f"rng_state_{rank}.safetensors"))
-    torch.set_rng_state(generators["torch_cpu"])
-    cuda = [generators[f"cuda.{d}"] for d in range(torch.cuda.device_count()) if f"cuda.{d}" in generators]
-    if cuda and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(cuda)
-    rng = json.loads((folder / f"rng_state_{rank}.json").read_text())
-    numpy_state = rng["numpy"]
-    np.random.set_state((numpy_state["kind"], np.array(numpy_state["keys"], dtype=np.uint32), numpy_state["pos"],
-                         numpy_state["has_gauss"], numpy_state["cached_gaussian"]))
-    random.setstate((rng["python"]["version"], tuple(rng["python"]["state"]), rng["python"]["gauss"]))
-
-
-def write_json(path: Path, value) -> None:
-    path.write_text(json.dumps(value, indent=1) + "\n")
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -472,10 +265,6 @@ def make_tokenizer(args, task, data: datasets.DatasetDict):
     texts = (text for split in data.values() for row in split.select_columns(["prompt", "completion"])
              for text in (row["prompt"], row["completion"]))
     return build_tokenizer_from_texts(texts)
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
 
 
 def micro_batches(args, accelerator: Accelerator, train, collate, start_micro_batch: int):
@@ -546,20 +335,7 @@ def max_position(collate, rows: list[dict]) -> int:
     return int(batch["attention_mask"].sum(-1).max()) - 1
 
 
-# -- schedule and evaluation ---------------------------------------------------------------------
-
-
-def lr_lambda(args: argparse.Namespace):
-    """Linear warm-up to the peak, then cosine decay to the floor ``min_learning_rate``."""
-    floor = args.min_learning_rate / args.learning_rate if args.learning_rate else 0.0
-
-    def factor(step: int) -> float:
-        if step < args.warmup_steps:
-            return (step + 1) / args.warmup_steps
-        progress = min(1.0, (step - args.warmup_steps) / max(1, args.max_steps - args.warmup_steps))
-        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return factor
+# -- evaluation ----------------------------------------------------------------------------------
 
 
 def is_correct(task, fmt: str, prediction: str, row: dict) -> tuple[bool, bool]:
@@ -652,20 +428,42 @@ def main(argv: list[str] | None = None) -> TrainResult:
 
 
 def train(args: argparse.Namespace, run_lock: contextlib.ExitStack) -> TrainResult:
-    fmt = format_of_config(args.config)
-    mixed_precision = args.mixed_precision
-    if mixed_precision == "auto":
-        mixed_precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
-    report_to = None if args.report_to == "none" else args.report_to.split(",")
-    # plain `torchrun` on a machine without an accelerator: data parallel over CPU processes
-    # (gloo), which `accelerate launch --cpu` would otherwise have to request
-    cpu = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.accelerator.is_available()
-    accelerator = Accelerator(cpu=cpu, gradient_accumulation_steps=args.gradient_accumulation_steps,
-                              mixed_precision=mixed_precision, log_with=report_to, project_dir=args.out)
-    run_dir = check_run_dir(args)
+    accelerator, mixed_precision = make_accelerator(args)
+    check_run_dir(args, run_identity(args), PROGRAM)
     set_seed(args.seed)
+    inputs = load_inputs(args)  # data, tokenizer and model: every check runs before the first write
+    check_train_size(args, accelerator, inputs.train)
+    run_dir = open_run_dir(args, accelerator, run_identity(args), PROGRAM, run_lock)
+    pieces = causal_lm_pieces(args, accelerator, inputs)
+    accelerator.print(f"model {args.model}: {count_parameters(accelerator.unwrap_model(pieces.model)) / 1e6:.2f}M parameters, "
+                      f"format {inputs.fmt}, {accelerator.num_processes} process(es) ({accelerator.distributed_type.value}), "
+                      f"mixed precision {mixed_precision}")
+    result = train_loop(args, accelerator, run_dir, pieces)
+    if result.interrupted:  # --stop_after_steps: as if killed after its last checkpoint
+        accelerator.end_training()
+        return TrainResult(run_dir, result.state.completed_steps, result.metrics, accelerator.unwrap_model(pieces.model))
+    unwrapped = save_model_repo(args, accelerator, inputs, pieces.model, run_dir, result)
+    return TrainResult(run_dir, result.state.completed_steps, result.metrics, unwrapped)
 
-    # data, tokenizer and model: every check runs before the first step
+
+@dataclass
+class CausalLMInputs:
+    """What a causal-LM run trains on and evaluates, every input check passed."""
+
+    fmt: str
+    task: object  # the hf_reasoning task, or None (then accuracy is exact completion match)
+    tokenizer: object
+    model: torch.nn.Module
+    lora_model: object  # the PEFT model with --lora_r, else None
+    bos_token_id: int | None
+    collate: object
+    train: datasets.Dataset | datasets.IterableDataset
+    splits: dict[str, list[dict]]  # the evaluation rows per split
+
+
+def load_inputs(args: argparse.Namespace) -> CausalLMInputs:
+    """The dataset config, tokenizer, model and collator, checked against each other."""
+    fmt = format_of_config(args.config)
     data, metadata = load_data(args)
     task = task_of(metadata)
     eval_names = [s for s in args.eval_splits.split(",") if s]
@@ -685,17 +483,27 @@ def train(args: argparse.Namespace, run_lock: contextlib.ExitStack) -> TrainResu
     # pretrained LMs that start texts with a BOS token keep it; our word-level ones do not use it
     bos_token_id = None if is_preset(args.model) else tokenizer.bos_token_id
     collate = collator_for(fmt, tokenizer, loss_on_prompt=args.loss_on_prompt, dtype=model.dtype, bos_token_id=bos_token_id)
-    if args.fresh:
-        if not metadata.get("task"):
-            raise HFReasoningError(f"--fresh needs an hf_reasoning dataset repo (its card names the task); {args.dataset!r} has none")
-        from . import stream_train
-
-        train = stream_train(metadata["task"], args.config, scale=metadata.get("scale", "default"), seed=int(metadata.get("seed", 0)))
-    else:
-        train = data["train"]
+    train = training_rows(args, data, metadata)
     splits = {name: eval_rows(data[name], args.eval_max_examples) for name in eval_names}
     if is_inductive_format(fmt):
         check_inductive_support(model)
+    check_lengths(args, model, collate, train, splits)
+    return CausalLMInputs(fmt, task, tokenizer, model, lora_model, bos_token_id, collate, train, splits)
+
+
+def training_rows(args: argparse.Namespace, data: datasets.DatasetDict, metadata: dict):
+    """The fixed train split, or with --fresh an endless stream from the task's generator."""
+    if not args.fresh:
+        return data["train"]
+    if not metadata.get("task"):
+        raise HFReasoningError(f"--fresh needs an hf_reasoning dataset repo (its card names the task); {args.dataset!r} has none")
+    from . import stream_train
+
+    return stream_train(metadata["task"], args.config, scale=metadata.get("scale", "default"), seed=int(metadata.get("seed", 0)))
+
+
+def check_lengths(args: argparse.Namespace, model, collate, train, splits: dict[str, list[dict]]) -> None:
+    """Every position id the collator makes (plus --random_position_offset) fits the model."""
     sample = list(train.take(1024)) if args.fresh else list(train)
     for name, rows in [("train", sample), *splits.items()]:
         check_positions(model, max_position(collate, rows), where=f"split {name!r}")
@@ -706,117 +514,65 @@ def train(args: argparse.Namespace, run_lock: contextlib.ExitStack) -> TrainResu
         check_positions(model, max_position(collate, sample) + args.random_position_offset,
                         where=f"split 'train' with --random_position_offset {args.random_position_offset}")
 
-    check_train_size(args, accelerator, train)
 
-    if accelerator.is_main_process:  # one writer per run folder; checked again under the lock
-        run_lock.enter_context(exclusive(run_dir, "hf_reasoning.train"))
-        check_run_dir(args)
-    create_run_dir(args, accelerator, run_dir)
-
+def causal_lm_pieces(args: argparse.Namespace, accelerator: Accelerator, inputs: CausalLMInputs) -> Pieces:
+    """AdamW (no decay on biases and norms), the warm-up + cosine schedule, the micro-batches
+    (with their random position offsets) and the greedy evaluation, for the engine's loop."""
     no_decay = ("bias", "norm", "ln_")
+    named = list(inputs.model.named_parameters())
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n.lower() for k in no_decay)], "weight_decay": args.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n.lower() for k in no_decay)], "weight_decay": 0.0},
+        {"params": [p for n, p in named if not any(k in n.lower() for k in no_decay)], "weight_decay": args.weight_decay},
+        {"params": [p for n, p in named if any(k in n.lower() for k in no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2))
     # stepped by hand once per optimizer step (a prepared scheduler steps once per process)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(args))
-    model, optimizer = accelerator.prepare(model, optimizer)
-    if is_sharded(accelerator):  # accelerator.save_state checkpoints it (see save_checkpoint)
+    model, optimizer = accelerator.prepare(inputs.model, optimizer)
+    if is_sharded(accelerator):  # accelerator.save_state checkpoints it (see engine.save_checkpoint)
         accelerator.register_for_checkpointing(scheduler)
 
-    completed_steps = 0
-    checkpoint = last_checkpoint(run_dir, warn=accelerator.print) if args.resume else None
-    if checkpoint is not None:
-        completed_steps = load_checkpoint(accelerator, checkpoint, model, optimizer, scheduler)
-        accelerator.print(f"resumed from {checkpoint} at step {completed_steps}")
-    metrics_file = run_dir / "metrics.jsonl"
-    if accelerator.is_main_process:
-        # drop what a killed run logged after its last checkpoint: it is recomputed below
-        kept = [line for line in (metrics_file.read_text().splitlines() if metrics_file.exists() else [])
-                if json.loads(line)["step"] <= completed_steps]
-        metrics_file.write_text("".join(line + "\n" for line in kept))
-    if report_to:
-        accelerator.init_trackers("hf_reasoning", config={k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool))})
+    def epoch_batches(state):  # one endless epoch: micro_batches deals the data's own epochs
+        start = state.completed_steps * args.gradient_accumulation_steps  # per-process micro-batches consumed
+        batches = micro_batches(args, accelerator, inputs.train, inputs.collate, start)
+        if args.random_position_offset:
+            batches = (offset_positions(batch, position_offsets(args.seed, number, accelerator.process_index,
+                                                                len(batch["input_ids"]), args.random_position_offset))
+                       for number, batch in enumerate(batches, start))
+        return None, batches
 
-    def log(metrics: dict) -> None:
-        accelerator.log(metrics, step=completed_steps)
-        if accelerator.is_main_process:
-            with metrics_file.open("a") as f:
-                f.write(json.dumps({"step": completed_steps, **metrics}) + "\n")
+    def evaluate_now(step: int) -> dict:
+        scores = evaluate(args, accelerator, model, inputs.tokenizer, inputs.task, inputs.fmt, inputs.splits,
+                          inputs.bos_token_id)
+        accelerator.print(f"step {step}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k.count("/") == 1))
+        return scores
 
-    accelerator.print(f"model {args.model}: {count_parameters(accelerator.unwrap_model(model)) / 1e6:.2f}M parameters, "
-                      f"format {fmt}, {accelerator.num_processes} process(es) ({accelerator.distributed_type.value}), "
-                      f"mixed precision {mixed_precision}")
-    micro_batch = completed_steps * args.gradient_accumulation_steps  # per-process micro-batches consumed
-    batches = micro_batches(args, accelerator, train, collate, micro_batch)
-    progress = progress_bar(args.max_steps, "train", initial=completed_steps, disable=not accelerator.is_local_main_process)
-    model.train()
-    running_loss, running_tokens, tick = 0.0, 0, time.perf_counter()
-    last_metrics: dict = {}
-    while completed_steps < args.max_steps:
-        for _ in range(args.gradient_accumulation_steps):
-            batch = next(batches)
-            if args.random_position_offset:
-                offsets = position_offsets(args.seed, micro_batch, accelerator.process_index, len(batch["input_ids"]),
-                                           args.random_position_offset)
-                batch = offset_positions(batch, offsets)
-            batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-            micro_batch += 1
-            with accelerator.accumulate(model):
-                loss = model(**batch).loss
-                accelerator.backward(loss)
-                if accelerator.sync_gradients and args.max_grad_norm > 0:
-                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-                optimizer.step()
-                optimizer.zero_grad()
-            running_loss += loss.detach().float().item() / args.gradient_accumulation_steps
-            running_tokens += int((batch["labels"] != -100).sum())
-        scheduler.step()
-        completed_steps += 1
-        progress.update(1)
+    return Pieces(model, optimizer, scheduler, epoch_batches, evaluate=evaluate_now, final_evaluate=evaluate_now,
+                  count_tokens=True)
 
-        if completed_steps % args.logging_every == 0:
-            seconds = time.perf_counter() - tick
-            last_metrics = {"train/loss": running_loss / args.logging_every, "train/lr": scheduler.get_last_lr()[0],
-                            "train/target_tokens_per_s": running_tokens * accelerator.num_processes / seconds}
-            progress.set_postfix(loss=f"{last_metrics['train/loss']:.4f}")
-            log(last_metrics)
-            running_loss, running_tokens, tick = 0.0, 0, time.perf_counter()
-        if completed_steps % args.eval_every == 0 or completed_steps == args.max_steps:
-            scores = evaluate(args, accelerator, model, tokenizer, task, fmt, splits, bos_token_id)
-            last_metrics = {**last_metrics, **scores}
-            log(scores)
-            accelerator.print(f"step {completed_steps}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k.count("/") == 1))
-            tick = time.perf_counter()
-        if completed_steps % args.checkpoint_every == 0 and completed_steps < args.max_steps:
-            save_checkpoint(accelerator, run_dir, completed_steps, args.checkpoints_to_keep, model, optimizer, scheduler,
-                            micro_batch=completed_steps * args.gradient_accumulation_steps)
-        if args.stop_after_steps is not None and completed_steps >= args.stop_after_steps:
-            progress.close()
-            accelerator.end_training()
-            return TrainResult(run_dir, completed_steps, last_metrics, accelerator.unwrap_model(model))
-    progress.close()
 
-    # the run directory becomes a model repo folder
+def save_model_repo(args, accelerator: Accelerator, inputs: CausalLMInputs, model, run_dir: Path,
+                    result: LoopResult) -> torch.nn.Module:
+    """The run directory becomes a model repo folder: weights (or the LoRA adapter), generation
+    config, tokenizer and ``train_results.json``. Returns the unwrapped model."""
     accelerator.wait_for_everyone()
     unwrapped = accelerator.unwrap_model(model)
-    dot = marker_id(tokenizer, ".")
+    dot = marker_id(inputs.tokenizer, ".")
     if dot is not None:
         unwrapped.generation_config.eos_token_id = dot  # completions end with '.'
-        unwrapped.generation_config.pad_token_id = tokenizer.pad_token_id
+        unwrapped.generation_config.pad_token_id = inputs.tokenizer.pad_token_id
     unwrapped.config.use_cache = True
-    if lora_model is not None:  # PEFT's format: adapter_config.json + adapter_model.safetensors
-        save_adapter(lora_model, run_dir, is_main_process=accelerator.is_main_process)
+    if inputs.lora_model is not None:  # PEFT's format: adapter_config.json + adapter_model.safetensors
+        save_adapter(inputs.lora_model, run_dir, is_main_process=accelerator.is_main_process)
     else:
         unwrapped.save_pretrained(run_dir, is_main_process=accelerator.is_main_process, save_function=accelerator.save,
                                   state_dict=accelerator.get_state_dict(model), safe_serialization=True)
     if accelerator.is_main_process:
-        tokenizer.save_pretrained(run_dir)
-        (run_dir / "train_results.json").write_text(json.dumps({"completed_steps": completed_steps, **last_metrics}, indent=2) + "\n")
+        inputs.tokenizer.save_pretrained(run_dir)
+        results = {"completed_steps": result.state.completed_steps, **result.metrics}
+        (run_dir / "train_results.json").write_text(json.dumps(results, indent=2) + "\n")
     accelerator.wait_for_everyone()
     accelerator.end_training()
-    return TrainResult(run_dir, completed_steps, last_metrics, unwrapped)
+    return unwrapped
 
 
 if __name__ == "__main__":
