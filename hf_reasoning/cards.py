@@ -12,6 +12,7 @@ import math
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -175,8 +176,11 @@ def dataset_card(task, builds: Sequence, scale: str, seed: int, repo_id: str | N
         "",
         "## Columns",
         "",
-        "- `prompt`: the question, ending in its separator; `completion`: scratchpad (if any), answer, end token "
-        "`.`. Texts are tokens joined by single spaces: `text.split()` gives the tokens back.",
+        "- `prompt`: the question, ending in its separator; `completion`: one space, then scratchpad (if any), "
+        "answer, end token `.`. Texts are tokens joined by single spaces: `text.split()` gives the tokens back. "
+        "`prompt + completion` is the training text, so TRL's `SFTTrainer` takes the rows as they are "
+        "(the leading space is new in generator 0.6.0: rows of generator ≤ 0.5.0 need "
+        "`hf_reasoning.finetune.sft_dataset`; the project's trainer and scorer read both alike).",
         "- `answer`: the answer the completion must give (see the answer rule of each format).",
         "- `length`: the size that defines the length split; `group`: the length (or the named shift) the row "
         "belongs to, so a metric can report accuracy per group.",
@@ -187,7 +191,7 @@ def dataset_card(task, builds: Sequence, scale: str, seed: int, repo_id: str | N
         "",
         "Special tokens of the scratchpads: `:` starts an inductive scratchpad, `#` separates two states, `.` "
         "ends the completion, `_` is a blank slot, `$` ends a number inside a register. Inductive completions "
-        "start with `:` and the prompt is everything before it; in training, each state should see only the "
+        "start with `:` (after the leading space) and the prompt is everything before it; in training, each state should see only the "
         "question and the previous state (see the hf_reasoning inductive collator).",
         "",
     ]
@@ -199,8 +203,8 @@ def dataset_card(task, builds: Sequence, scale: str, seed: int, repo_id: str | N
             task.format_docs.get(fmt, ""),
             "",
             "```text",
-            f"prompt:     {_short(example['prompt'])}",
-            f"completion: {_short(example['completion'])}",
+            f"prompt:     {json.dumps(_short(example['prompt']), ensure_ascii=False)}",
+            f"completion: {json.dumps(_short(example['completion']), ensure_ascii=False)}",
             f"answer:     {example['answer']}",
             "```",
             "",
@@ -424,18 +428,86 @@ def _resolve_plot(run_dir: Path, plot, evaluations: list[dict]) -> str | None:
     return PLOT
 
 
+@dataclass
+class _RunFacts:
+    """What a causal-LM run folder says about itself (read by :func:`_run_facts`)."""
+
+    run_dir: Path
+    adapter: bool  # a LoRA run: PEFT adapter weights, no model.safetensors
+    config: dict
+    args: dict
+    train_results: dict
+    evaluations: list[dict]
+    train_config: str
+    fmt: str
+    metadata: dict
+    task_name: str | None
+    task: Any
+    from_scratch: bool
+
+
 def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] | None = None, plot=None, *,
                      repo_id: str | None = None, dataset_id: str | None = None) -> ModelCard:
     """The model card of a finished run folder (see :func:`write_model_card`), not written."""
-    from .evaluation import _budget
-    from .inductive import format_of_config, is_inductive_format
-    from .modeling import is_preset
+    from .inductive import is_inductive_format
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise HFReasoningError(f"{str(run_dir)!r} is not a folder; allowed: a finished run folder (hf_reasoning.train --out)")
     if is_head_run(run_dir):
         return build_head_card(run_dir, repo_id=repo_id, dataset_id=dataset_id)
+    run = _run_facts(run_dir, results)
+    args, evaluations, task, fmt, train_config = run.args, run.evaluations, run.task, run.fmt, run.train_config
+    training_dataset = str(args.get("dataset", ""))
+    dataset = dataset_id or _dataset_id(training_dataset or (evaluations[0].get("dataset", "") if evaluations else ""))
+    model_name = repo_id.split("/")[-1] if repo_id else run_dir.name
+    card_data = _model_card_data(run, model_name, dataset, dataset_id)
+    example = _example(task, train_config)
+    bos = None
+    if not run.from_scratch:
+        from transformers import AutoTokenizer
+
+        bos = AutoTokenizer.from_pretrained(str(run_dir)).bos_token_id
+    budget = 256
+    if example is not None:
+        from .evaluation import _budget
+
+        budget = _budget(len(example["full_completion"].split()))
+    hyperparameters = [(k, json.dumps(v) if not isinstance(v, str) else _no_local_path(v)) for k, v in sorted(args.items())
+                       if k not in ("out",)]
+    template = model_card_template()
+    return ModelCard.from_template(
+        card_data, template_path=str(template),
+        model_name=model_name,
+        summary=_model_summary(run),
+        task_name=task.name if task else None,
+        task_title=task.title if task else train_config,
+        task_description=task.description if task else "",
+        format=fmt,
+        format_doc=task.format_docs.get(fmt, "") if task else "",
+        inductive=is_inductive_format(fmt) if fmt else False,
+        example=example,
+        example_prompt=json.dumps(example["full_prompt"]) if example else '"..."',
+        max_new_tokens=budget,
+        bos_token_id=bos,
+        data_section=_data_section(run, dataset),
+        training_section=_training_section(run),
+        hyperparameters=hyperparameters,
+        evaluations=_rendered_evaluations(run, dataset_id),
+        plot=_resolve_plot(run_dir, plot, evaluations) if evaluations or plot is not None else None,
+        load_id=repo_id or "path/to/" + run_dir.name,
+        adapter=run.adapter,
+        dataset_id=dataset if _is_hub_id(dataset) else f"path/to/{dataset}",
+        config=evaluations[0]["config"] if evaluations else train_config,
+        citation="\n\n".join(BIBTEX[s] for s in (task.sources if task else []) if s in BIBTEX) or "% see hf_reasoning",
+    )
+
+
+def _run_facts(run_dir: Path, results: dict | Sequence[dict] | None) -> _RunFacts:
+    """Read a finished causal-LM run folder (an error names what is missing) and its task."""
+    from .inductive import format_of_config
+    from .modeling import is_preset
+
     adapter = (run_dir / "adapter_config.json").is_file()  # a LoRA run: PEFT adapter weights, no model.safetensors
     weights = ("adapter_model.safetensors",) if adapter else ()
     missing = [name for name in RUN_FILES if not (run_dir / name).is_file()
@@ -472,20 +544,25 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
             task = get_task(task_name)
         except HFReasoningError:
             task = None
-    dataset = dataset_id or _dataset_id(training_dataset or (evaluations[0].get("dataset", "") if evaluations else ""))
-    model_name = repo_id.split("/")[-1] if repo_id else run_dir.name
-    eval_results = model_card_evaluations(evaluations, dataset_id)
+    return _RunFacts(run_dir, adapter, config, args, train_results, evaluations, train_config, fmt, metadata,
+                     task_name, task, from_scratch=is_preset(str(args.get("model", "tiny"))))
+
+
+def _model_card_data(run: _RunFacts, model_name: str, dataset: str, dataset_id: str | None) -> ModelCardData:
+    """The card's YAML metadata: tags, base model, the model-index and hf_reasoning's own block."""
     from .evaluation import metric_summary
-    from_scratch = is_preset(str(args.get("model", "tiny")))
-    base_model = None if from_scratch or not _is_hub_id(str(args.get("model"))) else str(args["model"])
-    if adapter:  # the base the adapter was trained on (a local folder is named by nothing: no local paths)
-        base = str(_read_json(run_dir / "adapter_config.json", "adapter config").get("base_model_name_or_path", ""))
+
+    args, evaluations, task, fmt = run.args, run.evaluations, run.task, run.fmt
+    eval_results = model_card_evaluations(evaluations, dataset_id)
+    base_model = None if run.from_scratch or not _is_hub_id(str(args.get("model"))) else str(args["model"])
+    if run.adapter:  # the base the adapter was trained on (a local folder is named by nothing: no local paths)
+        base = str(_read_json(run.run_dir / "adapter_config.json", "adapter config").get("base_model_name_or_path", ""))
         base_model = base if _is_hub_id(base) and not Path(base).exists() else None
-    card_data = ModelCardData(
+    return ModelCardData(
         model_name=model_name,
         license=LICENSE,
         language=["en"],
-        library_name="peft" if adapter else "transformers",
+        library_name="peft" if run.adapter else "transformers",
         pipeline_tag="text-generation",
         tags=["hf_reasoning", "reasoning", "length-generalization", "out-of-distribution", "synthetic",
               *([task.name] if task else []), *([fmt] if fmt else [])],
@@ -494,7 +571,7 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
         metrics=["accuracy", "exact_match"],
         eval_results=eval_results or None,
         hf_reasoning={
-            "task": task_name, "config": train_config, "format": fmt,
+            "task": run.task_name, "config": run.train_config, "format": fmt,
             "evaluations": [{
                 "dataset": dataset_id or _dataset_id(str(e.get("dataset", ""))), "config": e["config"],
                 "train_max_length": e["results"].get("train_max_length"),
@@ -508,36 +585,57 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
             } for e in evaluations],
         },
     )
-    n_params = _count_parameters(run_dir)
-    arch = (config.get("architectures") or [config.get("model_type", "causal LM")])[0]
+
+
+def _model_summary(run: _RunFacts) -> str:
+    """One paragraph: size, architecture, where the weights come from, task and config."""
+    args, task, adapter = run.args, run.task, run.adapter
+    n_params = _count_parameters(run.run_dir)
+    arch = (run.config.get("architectures") or [run.config.get("model_type", "causal LM")])[0]
     size = f"{n_params / 1e6:.2f}M-parameter " if n_params and not adapter else ""
     base_name = str(args.get("model"))
     base_name = base_name if _is_hub_id(base_name) and not Path(base_name).exists() else Path(base_name).name  # no local paths
-    origin = f"trained from scratch (preset `{args.get('model')}`)" if from_scratch else f"fine-tuned from `{base_name}`"
+    origin = f"trained from scratch (preset `{args.get('model')}`)" if run.from_scratch else f"fine-tuned from `{base_name}`"
     if adapter:
         origin += f" with a LoRA adapter ({n_params / 1e6:.3f}M adapter parameters)" if n_params else " with a LoRA adapter"
     checkpoint = ("The checkpoint is a PEFT adapter (safetensors); the base model is loaded and the adapter merged "
                   "by `hf_reasoning.finetune.load_run`." if adapter else
                   "The checkpoint is a plain `transformers` model (safetensors, no custom code).")
-    summary = (f"A {size}`{arch}` {origin} with `hf_reasoning` on "
-               f"{'the `' + task.name + '` task, ' if task else ''}config `{train_config}` (format `{fmt}`). " + checkpoint)
-    scale = metadata.get("scale")
-    data_lines = [f"- training dataset: `{dataset}`, config `{train_config}`"
-                  + (f" (built with `hf-reasoning build {task.name} --scale {scale} --seed {metadata.get('seed', 0)}`)"
-                     if task and scale else "") + ("; fresh samples streamed from the generator" if args.get("fresh") else "") + "."]
-    for e in evaluations:
+    return (f"A {size}`{arch}` {origin} with `hf_reasoning` on "
+            f"{'the `' + task.name + '` task, ' if task else ''}config `{run.train_config}` (format `{run.fmt}`). " + checkpoint)
+
+
+def _data_section(run: _RunFacts, dataset: str) -> str:
+    """The training dataset (and how to rebuild it) and the training lengths of each evaluation."""
+    task, scale = run.task, run.metadata.get("scale")
+    data_lines = [f"- training dataset: `{dataset}`, config `{run.train_config}`"
+                  + (f" (built with `hf-reasoning build {task.name} --scale {scale} --seed {run.metadata.get('seed', 0)}`)"
+                     if task and scale else "") + ("; fresh samples streamed from the generator" if run.args.get("fresh") else "") + "."]
+    for e in run.evaluations:
         lengths = e.get("train_lengths")
         if lengths:
             data_lines.append(f"- `{e['config']}`: training lengths {lengths[0]}..{lengths[1]}; evaluated splits "
                               f"{', '.join(f'`{s}`' for s in e.get('splits', []))}.")
-    steps = train_results.get("completed_steps", args.get("max_steps"))
-    loss = train_results.get("train/loss")
-    training_section = (f"{steps} optimizer steps with AdamW, linear warm-up and cosine decay, batch "
-                        f"{args.get('per_device_train_batch_size')} per device × {args.get('gradient_accumulation_steps', 1)} "
-                        f"accumulation" + (f"; last logged training loss {loss:.4f}" if loss is not None else "") +
-                        ". Reproduce with `python -m hf_reasoning.train` and the arguments below (`training_args.json`).")
+    return "\n".join(data_lines)
+
+
+def _training_section(run: _RunFacts) -> str:
+    args = run.args
+    steps = run.train_results.get("completed_steps", args.get("max_steps"))
+    loss = run.train_results.get("train/loss")
+    return (f"{steps} optimizer steps with AdamW, linear warm-up and cosine decay, batch "
+            f"{args.get('per_device_train_batch_size')} per device × {args.get('gradient_accumulation_steps', 1)} "
+            f"accumulation" + (f"; last logged training loss {loss:.4f}" if loss is not None else "") +
+            ". Reproduce with `python -m hf_reasoning.train` and the arguments below (`training_args.json`).")
+
+
+def _rendered_evaluations(run: _RunFacts, dataset_id: str | None) -> list[dict]:
+    """Each evaluation as the template's tables: per split, per length, the generalisation length."""
+    from .evaluation import metric_summary
+    from .inductive import is_inductive_format
+
     rendered_evaluations = []
-    for e in evaluations:
+    for e in run.evaluations:
         r = e["results"]
         answer, exact = metric_summary(r, "answer_accuracy") or {}, metric_summary(r, "exact_match")
         headline = r.get("headline", "answer_accuracy")
@@ -559,50 +657,14 @@ def build_model_card(run_dir: str | os.PathLike, results: dict | Sequence[dict] 
         lengths = e.get("train_lengths")
         rendered_evaluations.append({
             "config": e["config"], "dataset": dataset_id or _dataset_id(str(e.get("dataset", ""))),
-            "method": f"{e.get('method', 'cached')} inductive decoder" if is_inductive_format(e.get("format", fmt)) else "`model.generate`",
+            "method": f"{e.get('method', 'cached')} inductive decoder" if is_inductive_format(e.get("format", run.fmt)) else "`model.generate`",
             "headline": "exact match" if headline == "exact_match" else "answer accuracy",
             "splits": _rows(answer.get("per_split"), (exact or {}).get("per_split")) + [overall],
             "lengths": _rows(answer.get("lengths"), (exact or {}).get("lengths")),
             "train_range": f"{lengths[0]}..{lengths[1]}" if lengths else "unknown",
             "summary": summary_line.strip(),
         })
-    example = _example(task, train_config)
-    bos = None
-    if not from_scratch:
-        from transformers import AutoTokenizer
-
-        bos = AutoTokenizer.from_pretrained(str(run_dir)).bos_token_id
-    budget = 256
-    if example is not None:
-        budget = _budget(len(example["full_completion"].split()))
-    hyperparameters = [(k, json.dumps(v) if not isinstance(v, str) else _no_local_path(v)) for k, v in sorted(args.items())
-                       if k not in ("out",)]
-    template = model_card_template()
-    return ModelCard.from_template(
-        card_data, template_path=str(template),
-        model_name=model_name,
-        summary=summary,
-        task_name=task.name if task else None,
-        task_title=task.title if task else train_config,
-        task_description=task.description if task else "",
-        format=fmt,
-        format_doc=task.format_docs.get(fmt, "") if task else "",
-        inductive=is_inductive_format(fmt) if fmt else False,
-        example=example,
-        example_prompt=json.dumps(example["full_prompt"]) if example else '"..."',
-        max_new_tokens=budget,
-        bos_token_id=bos,
-        data_section="\n".join(data_lines),
-        training_section=training_section,
-        hyperparameters=hyperparameters,
-        evaluations=rendered_evaluations,
-        plot=_resolve_plot(run_dir, plot, evaluations) if evaluations or plot is not None else None,
-        load_id=repo_id or "path/to/" + run_dir.name,
-        adapter=adapter,
-        dataset_id=dataset if _is_hub_id(dataset) else f"path/to/{dataset}",
-        config=evaluations[0]["config"] if evaluations else train_config,
-        citation="\n\n".join(BIBTEX[s] for s in (task.sources if task else []) if s in BIBTEX) or "% see hf_reasoning",
-    )
+    return rendered_evaluations
 
 
 HEAD_RUN_FILES = ("config.json", "model.safetensors", "training_args.json", "eval_results.json")

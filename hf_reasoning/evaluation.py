@@ -616,7 +616,7 @@ def evaluate_run(
         raise HFReasoningError(f"--model {str(model_dir)!r} has no config.json; allowed: a finished run folder or Hub model id")
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     from .finetune import load_causal_lm
-    from .tokenization import check_tokenizer, config_symbols
+    from .tokenization import check_tokenizer, completion_lengths, config_symbols
 
     check_tokenizer(tokenizer, config_symbols(task_obj, data.values()), f"{dataset} {config}")  # before generating
     model = load_causal_lm(model_dir)  # a full model, or a PEFT adapter folder on its base model
@@ -639,7 +639,7 @@ def evaluate_run(
             part = part.select(index)
         rows.extend(part)
         row_split.extend([split] * len(part))
-    budgets = [_budget(len(ids)) for ids in tokenizer([" " + r["completion"] for r in rows], add_special_tokens=False)["input_ids"]]
+    budgets = [_budget(n) for n in completion_lengths(tokenizer, [r["completion"] for r in rows])]
     with torch.no_grad():
         predictions = generate_sharded(model, tokenizer, [r["prompt"] for r in rows], fmt, budgets,
                                        batch_size=batch_size, method=method, bos_token_id=bos, state=state)

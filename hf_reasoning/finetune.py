@@ -1,8 +1,10 @@
 """Fine-tuning with the libraries people use: ``transformers.Trainer``, TRL's ``SFTTrainer``, PEFT.
 
-The rows of every config have ``prompt`` and ``completion`` columns, and the project's own
-trainer (:mod:`hf_reasoning.train`) feeds a causal LM ``prompt`` then `` completion`` (the
-completion after one space), with loss on the completion only. Inductive formats are
+The rows of every config have ``prompt`` and ``completion`` columns; the completion starts with
+one space (generator ≥ 0.6.0), so ``prompt + completion`` is the training text. The project's own
+trainer (:mod:`hf_reasoning.train`) feeds a causal LM the ids of ``prompt`` then those of the
+completion after one space (:func:`hf_reasoning.tokenization.training_text`, which reads rows of
+generator ≤ 0.5.0, without the space, alike), with loss on the completion only. Inductive formats are
 trained with the duplication trick and a 4D mask (:class:`hf_reasoning.inductive.InductiveCollator`).
 
 **transformers.Trainer** — pass the project's collator as ``data_collator``; it takes rows
@@ -19,16 +21,18 @@ with ``prompt``/``completion`` and returns ``input_ids``, ``labels``, ``attentio
 
 **TRL SFTTrainer** — two ways:
 
-* prompt-completion rows *out of the box*: :func:`sft_dataset` writes each completion with
-  its leading space (SFTTrainer joins ``prompt + completion`` with nothing between them: without
-  the space, ``=`` and ``0`` become ``=0``, one different token or an unknown one). SFTTrainer
-  then trains on the very token ids of the project's trainer, plus the ``eos_token`` it
-  appends to every completion. No inductive masking: use it for the plain, scratchpad and
-  answer-only formats::
+* prompt-completion rows *out of the box*: SFTTrainer joins ``prompt + completion`` with nothing
+  between them, and every completion starts with its space, so SFTTrainer trains on the very
+  token ids of the project's trainer, plus the ``eos_token`` it appends to every completion.
+  No inductive masking: use it for the plain, scratchpad and answer-only formats::
 
       from trl import SFTConfig, SFTTrainer
-      trainer = SFTTrainer(model=model, processing_class=tokenizer, train_dataset=sft_dataset(ds["train"]),
+      trainer = SFTTrainer(model=model, processing_class=tokenizer, train_dataset=ds["train"],
                            args=SFTConfig("out", max_steps=1000))
+
+  Rows built by generator ≤ 0.5.0 (no leading space; the card's ``generator_version``) need
+  :func:`sft_dataset` first: without the space, ``=`` and ``0`` become ``=0``, one different
+  token or an unknown one.
 
 * the project's collator (every format, inductive masking included, exactly the project's
   batches): :func:`sft_config_kwargs` are the ``SFTConfig`` options that hand the raw rows to it::
@@ -58,6 +62,7 @@ from pathlib import Path
 
 from .errors import HFReasoningError
 from .inductive import collator_for, format_of_config, is_inductive_format
+from .tokenization import completion_text
 
 ADAPTER_CONFIG = "adapter_config.json"
 DEFAULT_TARGET_MODULES = "all-linear"
@@ -93,10 +98,11 @@ def _is_word_level(tokenizer) -> bool:
 
 
 def sft_dataset(dataset):
-    """The rows as SFTTrainer's prompt-completion format reads them: ``completion`` with the
-    leading space the project's trainer puts between prompt and completion, so that
-    ``prompt + completion`` is the project's training text. Other columns are kept."""
-    return dataset.map(lambda row: {"completion": " " + row["completion"].lstrip(" ")})
+    """Rows built by generator ≤ 0.5.0 as SFTTrainer's prompt-completion format reads them:
+    ``completion`` with its leading space (:func:`hf_reasoning.tokenization.completion_text`), so
+    that ``prompt + completion`` is the project's training text. Rows of generator ≥ 0.6.0
+    already are (this leaves them unchanged). Other columns are kept."""
+    return dataset.map(lambda row: {"completion": completion_text(row["completion"])})
 
 
 def sft_config_kwargs() -> dict:

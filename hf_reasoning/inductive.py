@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from .tokenization import completion_states, encode_pieces, marker_id
+from .tokenization import completion_states, encode_pieces, encode_prompts_and_completions, marker_id
 
 IGNORE_INDEX = -100
 QUESTION = 0
@@ -179,6 +179,9 @@ def format_of_config(config_name: str) -> str:
 class InductiveCollator:
     """Rows with ``prompt``/``completion`` → duplicated, masked inputs for a causal LM.
 
+    The completion is read as whitespace-separated tokens (:func:`completion_states`), so a
+    leading space (rows of generator ≥ 0.6.0) or none (≤ 0.5.0) gives the same ids.
+
     ``loss_on_prompt`` also trains on the prompt tokens (never on copies or padding).
     ``bos_token_id`` (pretrained models that expect one) is prepended to the question.
     """
@@ -309,8 +312,10 @@ class InductiveCollator:
 
 
 class CausalCollator:
-    """Plain and scratchpad formats: ``prompt completion`` with loss on the completion only
-    (``loss_on_prompt`` adds the prompt), right padding and a 2D padding mask."""
+    """Plain and scratchpad formats: the ids of the prompt, then those of the completion after
+    one space (:func:`~hf_reasoning.tokenization.encode_prompts_and_completions`: the same ids for
+    rows with or without the leading space), with loss on the completion only (``loss_on_prompt``
+    adds the prompt), right padding and a 2D padding mask."""
 
     def __init__(
         self,
@@ -327,8 +332,8 @@ class CausalCollator:
         self.pad_token_id = _pad_token_id(tokenizer)
 
     def __call__(self, rows: Sequence[dict]) -> dict[str, torch.Tensor]:
-        prompts = self.tokenizer([r["prompt"] for r in rows], add_special_tokens=False)["input_ids"]
-        completions = self.tokenizer([" " + r["completion"] for r in rows], add_special_tokens=False)["input_ids"]
+        prompts, completions = encode_prompts_and_completions(self.tokenizer, [r["prompt"] for r in rows],
+                                                              [r["completion"] for r in rows])
         bos = [self.bos_token_id] if self.bos_token_id is not None else []
         longest = max(len(bos) + len(p) + len(c) for p, c in zip(prompts, completions))
         if self.pad_to_multiple_of:

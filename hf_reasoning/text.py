@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 SPACE = ord(" ")
 
@@ -141,6 +142,14 @@ def digit_strings(digits: np.ndarray) -> pa.Array:
     data = (digits.astype(np.int16) + ord("0")).astype(np.uint8).reshape(-1)
     offsets = np.arange(rows + 1, dtype=np.int32) * width
     return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def with_leading_space(texts: pa.Array) -> pa.Array:
+    """``" " + text`` for every row, in one Arrow kernel (the ``completion`` column: a leading
+    space makes ``prompt + completion`` the training text, which is how TRL's ``SFTTrainer``
+    joins prompt-completion rows; docs/formats.md)."""
+    space, nothing = pa.scalar(" ", texts.type), pa.scalar("", texts.type)
+    return pc.binary_join_element_wise(space, texts, nothing)
 
 
 def constant_strings(value: str, rows: int) -> pa.Array:

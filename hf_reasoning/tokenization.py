@@ -58,6 +58,46 @@ def build_tokenizer_from_texts(texts: Iterable[str], **kwargs) -> PreTrainedToke
     return build_tokenizer(sorted(seen), **kwargs)
 
 
+# -- joining a row's prompt and completion -------------------------------------------------------
+
+
+def completion_text(completion: str) -> str:
+    """The completion as it follows its prompt in a training text: one space, then its tokens.
+
+    Rows written by generator ≥ 0.6.0 already start with that space (``" 1 0 ."``), rows of
+    generator ≤ 0.5.0 (published before) do not (``"1 0 ."``); both give the same text, so every
+    consumer tokenizes old and new rows to the same ids. Only the leading whitespace changes."""
+    return " " + completion.lstrip()
+
+
+def training_text(prompt: str, completion: str) -> str:
+    """The text a causal LM is trained on: ``prompt`` then :func:`completion_text`. On rows of
+    generator ≥ 0.6.0 this is ``prompt + completion``, TRL ``SFTTrainer``'s own join. (Prompts
+    end in their separator, never in whitespace: docs/formats.md.)"""
+    return prompt + completion_text(completion)
+
+
+def encode_prompts_and_completions(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str],
+                                   completions: Sequence[str]) -> tuple[list[list[int]], list[list[int]]]:
+    """``(prompt ids, completion ids)`` per row, without special tokens, in one tokenizer call:
+    the prompt, and :func:`completion_text` (with its space) tokenized on its own, so that the
+    completion starts on a token boundary whatever the tokenizer (the project's trainer feeds
+    ``prompt ids + completion ids``, with loss on the completion ids)."""
+    prompts = list(prompts)
+    if not prompts:
+        return [], []
+    encoded = tokenizer([*prompts, *map(completion_text, completions)], add_special_tokens=False)["input_ids"]
+    return encoded[: len(prompts)], encoded[len(prompts):]
+
+
+def completion_lengths(tokenizer: PreTrainedTokenizerBase, completions: Sequence[str]) -> list[int]:
+    """The number of tokens of each completion as it is trained (:func:`completion_text`): what
+    generation budgets are measured in."""
+    if not completions:
+        return []
+    return [len(ids) for ids in tokenizer(list(map(completion_text, completions)), add_special_tokens=False)["input_ids"]]
+
+
 def encode_pieces(tokenizer: PreTrainedTokenizerBase, pieces: Sequence[str], *, continuation: bool = False) -> list[list[int]]:
     """Token ids of each piece, tokenised separately (one batched call).
 

@@ -178,7 +178,9 @@ def check_row(row: dict, config: str) -> str:
     assert row["group"] == str(s)
     answer = expected_answer(a, b)
     assert row["answer"] == answer
-    prompt, completion = row["prompt"], row["completion"]
+    # the completion is one space then its tokens (generator >= 0.6.0: prompt + completion is the training text)
+    assert row["completion"][:1] == " ", repr(row["completion"])
+    prompt, completion = row["prompt"], row["completion"][1:]
     for text in (prompt, completion):
         assert text == " ".join(text.split()), repr(text)
     ptoks, ctoks = prompt.split(" "), completion.split(" ")
@@ -335,10 +337,10 @@ def test_reference_rejects_corrupted_rows(read_split):
             check_row({**row, "a": row["a"][:-1] + str((int(row["a"][-1]) + 1) % 10)}, config)
     for config in ("abbe2024-index_hints", "cpu_hints-reversed_index_hints"):
         row = read_split(TASK, config, "train")[0]
-        tokens = row["completion"].split(" ")
+        tokens = row["completion"].split()
         tokens[0] = f"h{int(tokens[0][1:]) + 1}"  # a hint out of the run
         with pytest.raises(AssertionError):
-            check_row({**row, "completion": " ".join(tokens)}, config)
+            check_row({**row, "completion": " " + " ".join(tokens)}, config)
         with pytest.raises(AssertionError):  # the prompt's hints must start at the recorded offset
             check_row({**row, "hint_offset": row["hint_offset"] + 1}, config)
     row = read_split(TASK, "abbe2024-inductive", "train")[0]

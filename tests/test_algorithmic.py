@@ -117,7 +117,7 @@ def check_row(task: str, fmt: str, cfg: SequenceConfig, row: dict) -> None:
         assert row["length"] == b - a + 1
         out = list(range(a, b + 1))
         assert row["prompt"] == f"{a} {b} ="
-        assert row["completion"] == words(out) + " ."
+        assert row["completion"] == " " + words(out) + " ."
         # from the text alone
         pa_, pb = (int(t) for t in row["prompt"].split()[:2])
         assert row["completion"].split()[:-1] == [str(x) for x in range(pa_, pb + 1)]
@@ -137,7 +137,7 @@ def check_row(task: str, fmt: str, cfg: SequenceConfig, row: dict) -> None:
         assert 0 <= o <= hint_set_size(cfg) - n  # the run o+1 .. o+n lies in h1 .. hH
         assert row["prompt"] == hinted(seq, range(o + 1, o + n + 1)) + " ="
         source = list(range(o + 1, o + n + 1)) if task == "copy" else list(range(o + n, o, -1))
-        assert row["completion"] == hinted(out, source) + " ."
+        assert row["completion"] == " " + hinted(out, source) + " ."
         # back from the text: the prompt's hints are a consecutive run starting at o + 1, and each
         # completion element keeps the hint of the prompt element it comes from
         prompt_tokens, completion_tokens = row["prompt"].split()[:-1], row["completion"].split()[:-1]
@@ -150,13 +150,13 @@ def check_row(task: str, fmt: str, cfg: SequenceConfig, row: dict) -> None:
         assert "hint_offset" not in row
         assert row["prompt"] == words(seq) + " ="
     if fmt == "plain":
-        assert row["completion"] == words(out) + " ."
+        assert row["completion"] == " " + words(out) + " ."
     if fmt == "inductive":
         expected_states, state = [], sort_next_state(seq, None)
         while state is not None:
             expected_states.append(state)
             state = sort_next_state(seq, state)
-        assert row["completion"] == ": " + " # ".join(f"{v} , {c}" for v, c in expected_states) + " ."
+        assert row["completion"] == " : " + " # ".join(f"{v} , {c}" for v, c in expected_states) + " ."
     # and back from the text: the question, every state, the answer
     question = parse_prompt(task, fmt, row["prompt"])
     assert question == seq
@@ -387,7 +387,7 @@ def test_mode_is_the_most_frequent_number_with_ties_to_the_smallest():
         counts = collections.Counter(row["sequence"])
         tied += list(counts.values()).count(max(counts.values())) > 1
         assert row["answer"] == str(expected_output("mode", row["sequence"])[0])
-        assert row["completion"] == str(expected_output("mode", parse_prompt("mode", "plain", row["prompt"]))[0]) + " ."
+        assert row["completion"] == " " + str(expected_output("mode", parse_prompt("mode", "plain", row["prompt"]))[0]) + " ."
     assert tied > 100
 
 

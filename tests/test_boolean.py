@@ -102,7 +102,7 @@ def test_rows_follow_the_spec(preset):
             assert parsed == x
             y = spec_target(cfg, parsed)
             assert row["target"] == y
-            assert float(row["answer"]) == y and row["completion"] == row["answer"] + " ."
+            assert float(row["answer"]) == y and row["completion"] == " " + row["answer"] + " ."
             assert float(TASK.parse_answer("plain", row["completion"])) == y
             assert row["seen"] == spec_seen(cfg, x)
             # the group says which part of the cube the row is in

@@ -49,7 +49,7 @@ def test_rows_follow_the_spec(scale):
             label = int(all(bits))
             assert row["answer"] == str(label)
             assert row["prompt"] == " ".join(map(str, bits)) + " ="
-            assert row["completion"] == f"{label} ."
+            assert row["completion"] == f" {label} ."
             # back from the text
             tokens = row["prompt"].split()
             assert tokens[-1] == "=" and len(tokens) == 21

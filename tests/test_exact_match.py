@@ -34,7 +34,7 @@ def _rows(task: str, config: str, n: int = 16) -> list[dict]:
 
 def _check_answer_right_exact_wrong(task: str, fmt: str, rows: list[dict], corrupt) -> None:
     corrupted = [corrupt(r) for r in rows]
-    assert all(c != r["completion"] for c, r in zip(corrupted, rows))
+    assert all(c.split() != r["completion"].split() for c, r in zip(corrupted, rows))
     for c, r in zip(corrupted, rows):
         assert answer_of(c, task, fmt) == r["answer"], c  # the answer survives the corruption ...
         assert not is_exact_match(c, r["completion"], task, fmt), c  # ... the derivation does not
@@ -61,7 +61,7 @@ def _states(completion: str) -> list[list[str]]:
 def test_parity_scratchpad_all_zeros_then_the_answer():
     # `0 0 0 … 0 p .`: the running parities are wrong, the last one is the answer
     zeros = lambda r: " ".join(["0"] * (len(r["bits"]) - 1) + [r["answer"], "."])  # noqa: E731
-    rows = [r for r in _rows("parity", "laptop16-scratchpad", 40) if zeros(r) != r["completion"]]
+    rows = [r for r in _rows("parity", "laptop16-scratchpad", 40) if zeros(r).split() != r["completion"].split()]
     assert len(rows) >= 10
     _check_answer_right_exact_wrong("parity", "scratchpad", rows, zeros)
 
@@ -188,7 +188,7 @@ def test_exact_match_blocks_per_split_group_and_length_with_wilson_intervals():
     for i, r in enumerate(rows):
         lucky = " ".join(["0"] * (len(r["bits"]) - 1) + [r["answer"], "."])
         predictions.append(lucky if i % 2 else r["completion"])
-    exact = [p == r["completion"] for p, r in zip(predictions, rows)]
+    exact = [p.split() == r["completion"].split() for p, r in zip(predictions, rows)]  # (references start with a space)
     splits = ["validation"] * 40 + ["ood"] * (len(rows) - 40)
     result = score(predictions, [r["answer"] for r in rows], task="parity", fmt="scratchpad",
                    reference_completions=[r["completion"] for r in rows], lengths=[r["length"] for r in rows],

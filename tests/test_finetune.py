@@ -1,10 +1,12 @@
 """Fine-tuning with transformers.Trainer, TRL's SFTTrainer and PEFT (issue 13; extras ``.[trl]``,
 ``.[peft]``).
 
-* SFTTrainer on :func:`hf_reasoning.finetune.sft_dataset` rows sees exactly the token ids the
-  project's trainer builds (``CausalCollator``), plus the EOS it appends, for the project's
-  word-level tokenizer and the four kinds trained in tests/tokenizer_kinds.py; the raw rows
-  (completion without its leading space) do not, which is why the view exists.
+* SFTTrainer on the rows as built (each completion starts with one space, generator ≥ 0.6.0)
+  sees exactly the token ids the project's trainer builds (``CausalCollator``), plus the EOS it
+  appends, for the project's word-level tokenizer and the four kinds trained in
+  tests/tokenizer_kinds.py; rows of generator ≤ 0.5.0 (completion without its leading space) do
+  not, unless passed through :func:`hf_reasoning.finetune.sft_dataset`, which leaves new rows as
+  they are.
 * 20-step runs: SFTTrainer out of the box, SFTTrainer and Trainer with the project's collator
   (inductive masking included) on the ``tiny`` preset.
 * A LoRA run of ``hf-reasoning train`` saves a PEFT adapter, which reloads (merged) to the
@@ -74,7 +76,8 @@ def test_sft_trainer_sees_the_projects_token_ids(kind, parity, tmp_path):
     import datasets
 
     raw = datasets.Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
-    trainer = SFTTrainer(model=tiny_model(tokenizer), args=sft_config(tmp_path), train_dataset=sft_dataset(raw),
+    assert sft_dataset(raw)["completion"] == raw["completion"]  # idempotent on rows of generator >= 0.6.0
+    trainer = SFTTrainer(model=tiny_model(tokenizer), args=sft_config(tmp_path), train_dataset=raw,
                          processing_class=tokenizer)
     eos = tokenizer.eos_token_id
     for row, (ids, labels) in zip(trainer.train_dataset, project_ids(tokenizer, rows)):
@@ -84,21 +87,24 @@ def test_sft_trainer_sees_the_projects_token_ids(kind, parity, tmp_path):
     first = trainer.train_dataset[0]["input_ids"][:-1]
     assert " ".join(tokenizer.decode(first).split()) == " ".join(f"{rows[0]['prompt']} {rows[0]['completion']}".split()) \
         or kind == "wordpiece"  # (WordPiece's clean-up writes "1 ." as "1.")
-    if kind in ("word_level", "byte_level_bpe"):  # the raw rows: '=' and the answer are glued together
-        glued = SFTTrainer(model=tiny_model(tokenizer), args=sft_config(tmp_path), train_dataset=raw,
+    # rows of generator <= 0.5.0 (no leading space): the project's trainer reads them alike ...
+    old = datasets.Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"].lstrip()} for r in rows])
+    assert project_ids(tokenizer, list(old)) == project_ids(tokenizer, rows)
+    # ... SFTTrainer glues '=' and the answer together, unless sft_dataset gives them their space
+    if kind in ("word_level", "byte_level_bpe"):
+        glued = SFTTrainer(model=tiny_model(tokenizer), args=sft_config(tmp_path), train_dataset=old,
                            processing_class=tokenizer).train_dataset
         assert any(row["input_ids"][:-1] != ids for row, (ids, _) in zip(glued, project_ids(tokenizer, rows)))
+    assert sft_dataset(old)["completion"] == raw["completion"]
 
 
 def test_sft_trainer_20_steps_out_of_the_box(parity, tmp_path):
     pytest.importorskip("trl")
     from trl import SFTTrainer
 
-    from hf_reasoning.finetune import sft_dataset
-
     tokenizer = build_tokenizer(get_task("parity").vocab.tokens)
     trainer = SFTTrainer(model=tiny_model(tokenizer), args=sft_config(tmp_path),
-                         train_dataset=sft_dataset(parity["laptop-scratchpad"]["train"]), processing_class=tokenizer)
+                         train_dataset=parity["laptop-scratchpad"]["train"], processing_class=tokenizer)
     trainer.train()
     assert trainer.state.global_step == 20
     loss = losses(trainer)

@@ -1,10 +1,12 @@
 """docs/formats.md is true of the code: every example block is checked, independently.
 
 Each fenced block whose info string starts with ``example`` (convention: docs/formats.md,
-"Example blocks") holds a ``prompt:``, ``completion:`` and ``answer:`` line. For each block:
+"Example blocks") holds a ``prompt:``, ``completion:`` (both JSON strings) and ``answer:`` line.
+For each block:
 
 * the task's own ``parse_answer`` reads the stated answer back from the completion;
-* the answer, and for every format here the whole completion, is recomputed from the prompt
+* the answer, and for every format here the whole completion (one space, then its tokens), is
+  recomputed from the prompt
   alone by the rules the doc states (parity of the bits, the sum of the operands, the walk and
   the breadth-first search on the edges, …), written in this file, not taken from the code;
 * a real row (``config=… split=…``) has the layout of a freshly generated row of that config
@@ -18,6 +20,7 @@ The repository never refers to the task notes outside it (checked on the git-tra
 from __future__ import annotations
 
 import functools
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -27,6 +30,7 @@ import pytest
 
 from hf_reasoning import build_config
 from hf_reasoning.tasks import Instances, get_task
+from hf_reasoning.tasks.base import Group, group_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "formats.md"
@@ -40,7 +44,8 @@ def parse_blocks(text: str) -> list[dict]:
         block = {"hand": "hand" in words, **dict(w.split("=", 1) for w in words if "=" in w)}
         for line in body.strip().splitlines():
             key, _, value = line.partition(": ")
-            block[key] = value.strip()
+            # the texts are JSON strings, so the completion's leading space shows
+            block[key] = json.loads(value) if key in ("prompt", "completion") else value.strip()
         assert {"task", "prompt", "completion", "answer"} <= set(block), f"incomplete example block: {block}"
         block["fmt"] = block["config"].rpartition("-")[2] if "config" in block else block["format"]
         blocks.append(block)
@@ -359,8 +364,8 @@ def hand_rows(block: dict) -> tuple[str, str]:
         fillers = block_a[: W - s] + block_b[: W - s] + prompt[2 * W + 5: 3 * W + 6]
         arrays = {"a": np.array([digits_of(a)], np.int8), "b": np.array([digits_of(b)], np.int8),
                   "fillers": letter(fillers)}
-    columns = task.to_columns(cfg, fmt, Instances(arrays, np.zeros((1, 1), np.int64)))
-    return columns["prompt"][0].as_py(), columns["completion"][0].as_py()
+    table = group_table(task, cfg, fmt, Group(str(s), s, s), Instances(arrays, np.zeros((1, 1), np.int64)))
+    return table["prompt"][0].as_py(), table["completion"][0].as_py()
 
 
 # -- the tests ----------------------------------------------------------------------------------
@@ -381,7 +386,8 @@ def test_example_block(block):
     assert task.parse_answer(block["fmt"], completion) == answer
     expected_completion, expected_answer = reference(block)
     assert answer == expected_answer, "the stated answer is not the one the prompt asks for"
-    assert completion == expected_completion, "the completion does not follow the rules the doc states"
+    # the completion is one space, then the tokens the doc's rules give
+    assert completion == " " + expected_completion, "the completion does not follow the rules the doc states"
     if block["hand"]:
         assert hand_rows(block) == (block["prompt"], completion), "the generator builds this instance differently"
     else:

@@ -59,7 +59,9 @@ def check_prompt_matches_columns(row: dict):
 
 def completion_parts(completion: str, fmt: str):
     """→ (list of state/step token lists, label token); ``None`` parts for plain."""
-    tokens = completion.split(" ")
+    # one space then the tokens (generator >= 0.6.0: prompt + completion is the training text)
+    assert completion[:1] == " ", repr(completion)
+    tokens = completion[1:].split(" ")
     assert tokens[-1] == "."
     if fmt == "plain":
         assert len(tokens) == 2
@@ -253,19 +255,19 @@ def check_implications_row(row: dict, config: str, split: str) -> str:
 def test_references_reject_corrupted_rows(read_split):
     row = next(r for r in read_split("cycles", "n5-scratchpad", "train") if r["label"] == 1)
     check_cycles_row(row, "n5-scratchpad", "train")
-    tokens = row["completion"].split(" ")
+    tokens = row["completion"].split()
     tokens[2], tokens[4] = tokens[4], tokens[2]  # swap two walk vertices
     with pytest.raises(AssertionError):
-        check_cycles_row({**row, "completion": " ".join(tokens)}, "n5-scratchpad", "train")
+        check_cycles_row({**row, "completion": " " + " ".join(tokens)}, "n5-scratchpad", "train")
     with pytest.raises(AssertionError):
         check_cycles_row({**row, "answer": "0", "label": 0}, "n5-scratchpad", "train")
     row = next(r for r in read_split("implications", "abbe2024-inductive", "train")
                if r["label"] == 1 and r["distance"] >= 2)
     check_implications_row(row, "abbe2024-inductive", "train")
-    tokens = row["completion"].split(" ")
+    tokens = row["completion"].split()
     cut = tokens.index("#")
     with pytest.raises(AssertionError):  # drop the first state
-        check_implications_row({**row, "completion": " ".join([":"] + tokens[cut + 1:])}, "abbe2024-inductive", "train")
+        check_implications_row({**row, "completion": " " + " ".join([":"] + tokens[cut + 1:])}, "abbe2024-inductive", "train")
     with pytest.raises(AssertionError):
         check_implications_row({**row, "distance": row["distance"] + 1}, "abbe2024-inductive", "train")
 

@@ -109,14 +109,14 @@ def check_row(cfg, fmt: str, row: dict) -> None:
         pairs = list(zip(hints, product))
         if fmt == "reversed_index_hints":
             pairs = pairs[::-1]
-        assert row["completion"] == " ".join(f"h{h} {d}" for h, d in pairs) + " ."
+        assert row["completion"] == " " + " ".join(f"h{h} {d}" for h, d in pairs) + " ."
     else:
         assert "hint_offset" not in row
         assert row["prompt"] == f"{spaced(a)} * {spaced(b)} ="
     if fmt == "plain":
-        assert row["completion"] == spaced(product) + " ."
+        assert row["completion"] == " " + spaced(product) + " ."
     if fmt == "reversed":
-        assert row["completion"] == spaced(product[::-1]) + " ."
+        assert row["completion"] == " " + spaced(product[::-1]) + " ."
     # back from the text
     qa, qb, question_hints = parse_question(fmt, row["prompt"])
     assert (qa, qb) == (a, b)

@@ -94,15 +94,18 @@ def check_row(row: dict, config: str, slots: int | None = None) -> str:
     parities = running_parities(bits[:n])
     answer = str(parities[-1])
     assert row["answer"] == answer
-    for text in (row["prompt"], row["completion"]):
+    # the completion is one space then its tokens (generator >= 0.6.0: prompt + completion is the training text)
+    assert row["completion"][:1] == " ", repr(row["completion"])
+    completion = row["completion"][1:]
+    for text in (row["prompt"], completion):
         assert text == " ".join(text.split()), repr(text)  # single spaces, no padding
     if fmt == "plain":
         assert row["prompt"] == " ".join(map(str, bits)) + " ="
-        assert row["completion"] == f"{answer} ."
+        assert completion == f"{answer} ."
     elif fmt == "scratchpad":
         assert row["prompt"] == " ".join(map(str, bits)) + " ="
-        assert row["completion"] == " ".join(map(str, parities)) + " ."
-        assert row["completion"].split()[-2] == answer
+        assert completion == " ".join(map(str, parities)) + " ."
+        assert completion.split()[-2] == answer
     elif fmt == "inductive":
         assert not half
         positions = list(row["positions"])
@@ -116,14 +119,14 @@ def check_row(row: dict, config: str, slots: int | None = None) -> str:
         assert row["prompt"] == " ".join(expected_slots) + " ="
         expected_states = [["[", *two_digit(p), "]", str(b), ",", str(r)] for p, b, r in zip(positions, bits, parities)]
         expected_states.append(["[", *two_digit(D), "]", "_", ",", answer])
-        assert split_states(row["completion"]) == expected_states
+        assert split_states(completion) == expected_states
         # text → instance → states: each state from the question and the previous state
         prompt_tokens = row["prompt"].split()
         assert ":" not in prompt_tokens
         parsed_positions = [j for j, t in enumerate(prompt_tokens[:-1]) if t != "_"]
         assert parsed_positions == positions
         assert [int(prompt_tokens[j]) for j in parsed_positions] == bits
-        states = split_states(row["completion"])
+        states = split_states(completion)
         assert states == inductive_states_from_prompt(prompt_tokens)
         assert states[-1][-1] == answer and states[-1][4] == "_"
     else:

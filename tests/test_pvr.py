@@ -56,7 +56,7 @@ def test_rows_follow_the_spec(preset):
             window = values[p: p + cfg.m + 1]
             assert row["window"] == window and row["length"] == cfg.m + 1
             y = spec_answer(cfg.agg, window)
-            assert row["answer"] == str(y) and row["completion"] == f"{y} ."
+            assert row["answer"] == str(y) and row["completion"] == f" {y} ."
             assert TASK.parse_answer("plain", row["completion"]) == str(y)
             if split == "ood":
                 assert row["group"] == "heldout" and held_out(cfg.holdout, p, values[p])
@@ -187,7 +187,7 @@ def test_visual_rows_follow_the_spec(config):
             cell = SPEC_CELL[digits[0]]
             y = digits[cell]
             assert row["label"] == y and row["answer"] == str(y) and row["pointed_cell"] == cell
-            assert row["completion"] == f"{y} ." and VISUAL.parse_answer(fmt, row["completion"]) == str(y)
+            assert row["completion"] == f" {y} ." and VISUAL.parse_answer(fmt, row["completion"]) == str(y)
             tokens = row["prompt"].split()
             assert tokens[-1] == "="
             if fmt == "labels":

@@ -285,7 +285,7 @@ def test_stream_shipped_config(hub_dir, read_split):
         assert len(bits) == r["length"] and 1 <= r["length"] <= 30 and r["group"] == str(r["length"])
         answer = str(sum(bits) % 2)
         assert r["answer"] == answer
-        assert r["prompt"] == " ".join(map(str, bits)) + " =" and r["completion"] == f"{answer} ."
+        assert r["prompt"] == " ".join(map(str, bits)) + " =" and r["completion"] == f" {answer} ."
         if r["group"] not in exempt:
             assert instance_key(task, config, r) not in evaluation, r
     # fresh: not a replay of the training split, and chunks differ

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from hf_reasoning.text import Vocab, render, render_ragged
+from hf_reasoning.text import Vocab, render, render_ragged, with_leading_space
 
 # one-byte tokens first (render's fast path), then tokens of 2 to 11 bytes, then more one-byte ones
 VOCAB = Vocab(["0", "1", "=", "ab", "v042", "999", "h400", "longer_tok1", ".", "#"])
@@ -53,3 +53,12 @@ def test_render_ragged_matches_a_python_join():
     text = render_ragged(tokens, per_row, VOCAB)
     assert text.to_pylist() == expected
     assert (tokens == given).all()  # the caller's token array is left as it was
+
+
+@pytest.mark.parametrize("type_", [pa.string(), pa.large_string()])
+def test_with_leading_space_matches_a_python_join(type_):
+    texts = ["1 0 .", "", ": [ 0 1 ] 1 , 1 .", "é ."]
+    column = pa.array(["x", *texts], type_).slice(1)  # a slice: the buffers start before the rows
+    spaced = with_leading_space(column)
+    assert spaced.type == type_
+    assert spaced.to_pylist() == [" " + t for t in texts]

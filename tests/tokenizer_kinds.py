@@ -15,6 +15,8 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
+from hf_reasoning.tokenization import training_text
+
 SPECIALS = ["[UNK]", "[PAD]", "[BOS]", "[EOS]"]
 ENGLISH = [
     "The quick brown fox jumps over the lazy dog.",
@@ -65,7 +67,7 @@ KINDS = {"wordpiece": _wordpiece, "bpe": _bpe, "byte_level_bpe": _byte_level_bpe
 
 def corpus_of(rows: list[dict], without: str = "") -> list[str]:
     """The rows' texts plus English, with every character of ``without`` removed."""
-    texts = [r["prompt"] + " " + r["completion"] for r in rows] + ENGLISH
+    texts = [training_text(r["prompt"], r["completion"]) for r in rows] + ENGLISH
     return [t.translate({ord(c): None for c in without}) for t in texts]
 
 

@@ -10,7 +10,8 @@ config, and three functions:
 * ``key(instances)`` is an integer matrix that identifies an instance (used to keep the
   splits of a config disjoint: it hashes the structured instance, never the text).
 * ``to_columns(config, fmt, instances)`` renders the text (``prompt``/``completion``) and
-  the structured columns as Arrow arrays.
+  the structured columns as Arrow arrays. :func:`group_table` then writes each completion
+  after one space (``" 1 0 ."``), so that ``prompt + completion`` is the training text.
 
 The data flows one way: instance → format → split → dataset.
 """
@@ -25,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import HFReasoningError, check_choice
-from ..text import Vocab, constant_strings, digit_strings
+from ..text import Vocab, constant_strings, digit_strings, with_leading_space
 
 
 # formats whose completion is the answer alone and the end token (exact match = answer accuracy)
@@ -216,12 +217,18 @@ def split_completion(completion: str) -> list[str] | None:
 
 def group_table(task: Task, cfg, fmt: str, group: Group, inst: Instances) -> pa.Table:
     """The rows of one group: ``prompt``, ``completion``, ``answer``, ``length``, ``group``, then the
-    task's structured columns."""
+    task's structured columns.
+
+    The completion starts with one space (generator ≥ 0.6.0; docs/formats.md): ``prompt +
+    completion`` is then the text the project trains on, and TRL's ``SFTTrainer``, which joins
+    prompt-completion rows with nothing between them, tokenizes it the same way. Rows of
+    generator ≤ 0.5.0 have no leading space; every consumer joins both alike
+    (:func:`hf_reasoning.tokenization.training_text`)."""
     columns = task.to_columns(cfg, fmt, inst)
     rows = len(inst)
     head = {
         "prompt": columns.pop("prompt"),
-        "completion": columns.pop("completion"),
+        "completion": with_leading_space(columns.pop("completion")),
         "answer": columns.pop("answer"),
         "length": pa.array(np.full(rows, group.length, dtype=np.int32)),
         "group": constant_strings(group.name, rows),
