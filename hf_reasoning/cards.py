@@ -13,7 +13,6 @@ import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -427,24 +426,6 @@ def _resolve_plot(run_dir: Path, plot, evaluations: list[dict]) -> str | None:
     plot_accuracy_vs_length(drawn, tmp, train_range=tuple(first["train_lengths"]) if first.get("train_lengths") else None)
     os.replace(tmp, run_dir / PLOT)
     return PLOT
-
-
-@dataclass
-class _RunFacts:
-    """What a causal-LM run folder says about itself (read by :func:`_run_facts`)."""
-
-    run_dir: Path
-    adapter: bool  # a LoRA run: PEFT adapter weights, no model.safetensors
-    config: dict
-    args: dict
-    train_results: dict
-    evaluations: list[dict]
-    train_config: str
-    fmt: str
-    metadata: dict
-    task_name: str | None
-    task: Any
-    from_scratch: bool
 
 
 @dataclass
