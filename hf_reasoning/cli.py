@@ -284,6 +284,16 @@ def harness_command(
     console.print(f"wrote {len(files) - 1} task(s) and {files[-1].name} to {out}")
 
 
+@app.command("lm-eval", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             add_help_option=False)
+def lm_eval_command(ctx: typer.Context):
+    """Run lm-evaluation-harness (lm_eval's own arguments) with the model `hf-reasoning` registered: it decodes each
+    hf_reasoning task as `hf-reasoning evaluate` does, inductive decoding included."""
+    from .harness import run_lm_eval
+
+    run_lm_eval(list(ctx.args))
+
+
 def _run_app(argv: list[str] | None) -> None:
     """The typer app, its usage errors (unknown option, bad integer …) as one-line errors."""
     from typer._click import exceptions as click  # typer's own copy of click's exceptions
