@@ -86,3 +86,37 @@ def test_train_head_resumes_exactly_after_kill_9(boolean_repo, tmp_path):
     assert [s["step"] for s in train_results["curriculum_levels"]] == [0, 29, 93]  # 118 rows of weight <= 5, then 256
     # every row once, in order: what the killed run logged after its checkpoint was dropped
     assert logged(b) == logged(a)
+
+
+def test_train_head_resume_falls_back_past_a_damaged_checkpoint_and_refuses_changed_arguments(
+        boolean_repo, tmp_path, capsys, fresh_accelerator):
+    from accelerate.state import AcceleratorState, GradientState
+
+    from hf_reasoning.classification import main
+    from hf_reasoning.engine import ConfigChangedError
+
+    def reset():  # each main() builds an Accelerator: the next one starts from a clean state
+        AcceleratorState._reset_state(reset_partial_state=True)
+        GradientState._reset_state()
+
+    args = ["--dataset", str(boolean_repo), "--config", CONFIG, "--model", "mlp", "--mlp_hidden_sizes", "8",
+            "--max_steps", "12", "--per_device_train_batch_size", "16", "--eval_cube", "no", "--logging_every", "1",
+            "--checkpoint_every", "4", "--checkpoints_to_keep", "3"]
+    whole = main([*args, "--out", str(tmp_path / "whole")])
+    reset()
+    stopped = main([*args, "--out", str(tmp_path / "cut"), "--stop_after_steps", "9"])
+    assert stopped.completed_steps == 9 and not (tmp_path / "cut" / "model.safetensors").exists()
+    reset()
+    with pytest.raises(ConfigChangedError, match="learning_rate") as error:
+        main([*args, "--out", str(tmp_path / "cut"), "--resume", "--learning_rate", "0.5"])
+    assert "\n" not in str(error.value)
+    reset()
+    newest = tmp_path / "cut" / "checkpoints" / "step-00000008" / "model.safetensors"
+    newest.write_bytes(newest.read_bytes()[:100])  # truncated
+    capsys.readouterr()
+    resumed = main([*args, "--out", str(tmp_path / "cut"), "--resume"])
+    out = capsys.readouterr().out
+    assert "warning: checkpoint" in out and "step-00000008" in out and "resumed from" in out and "step-00000004" in out
+    assert (tmp_path / "cut" / "model.safetensors").read_bytes() == (tmp_path / "whole" / "model.safetensors").read_bytes()
+    assert resumed.metrics == whole.metrics
+    assert [row["step"] for row in logged(tmp_path / "cut") if "train/loss" in row] == list(range(1, 13))
