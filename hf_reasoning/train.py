@@ -22,9 +22,10 @@ shift every position (the question and each restarting segment) by it. Evaluatio
 
 Checkpoints (``checkpoints/step-*``) hold only ``.safetensors`` and ``.json`` files, no pickle:
 the model, the optimizer state flattened to tensors (its param_groups in JSON), the LR
-schedule, each rank's RNG states and the step counters (see :func:`write_state`). Sharded runs
-(FSDP, DeepSpeed) are the exception: their states exist only as per-rank shards that
-``accelerator.save_state`` gathers and writes, optimizer and RNG states as torch pickles.
+schedule, each rank's RNG states and the step counters (see :mod:`hf_reasoning.engine`, the loop
+that ``train-head`` shares). Sharded runs (FSDP, DeepSpeed) are the exception: their states
+exist only as per-rank shards that ``accelerator.save_state`` gathers and writes, optimizer and
+RNG states as torch pickles.
 Either kind is written to a temporary folder and renamed when complete, so ``--resume``
 always restarts from the last complete one; a resumed run reaches the same parameters as an
 uninterrupted one (same data order, RNG and schedule).
