@@ -5,6 +5,7 @@ Bad input ends with one line ``error: …`` on stderr and exit status 2, never a
 
 from __future__ import annotations
 
+import inspect
 import signal
 import sys
 import time
@@ -29,7 +30,18 @@ app = typer.Typer(
 console = Console()
 
 
-@app.command("tasks")
+def command(name: str, **settings):
+    """``app.command(name)`` with the docstring as help, each paragraph joined into one line: typer's
+    rich help keeps a docstring's line breaks, which would break the rendered text mid-sentence."""
+
+    def register(function):
+        paragraphs = inspect.cleandoc(function.__doc__ or "").split("\n\n")
+        return app.command(name, help="\n\n".join(" ".join(p.split()) for p in paragraphs), **settings)(function)
+
+    return register
+
+
+@command("tasks")
 def tasks_command(configs: Annotated[bool, typer.Option("--configs", help="List every config name.")] = False):
     """List the tasks, their presets, formats and configs."""
     from .tasks import TASKS
@@ -45,7 +57,7 @@ def tasks_command(configs: Annotated[bool, typer.Option("--configs", help="List 
     console.print("Config names are [bold]<preset>-<format>[/bold]; `hf-reasoning show TASK CONFIG` prints examples.")
 
 
-@app.command("build")
+@command("build")
 def build_command(
     tasks: Annotated[list[str] | None, typer.Argument(help="Tasks to build (default: all).", show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder that receives one repo folder per task.")] = Path("hub"),
@@ -69,7 +81,7 @@ def build_command(
 SHOW_MAX = 1000
 
 
-@app.command("show")
+@command("show")
 def show_command(
     task: Annotated[str, typer.Argument(help="Task name.")],
     config: Annotated[str, typer.Argument(help="Config name (<preset>-<format>).")],
@@ -95,7 +107,7 @@ def show_command(
         console.print(Panel("\n".join(body), title=f"{task} / {config} / {split}", expand=False))
 
 
-@app.command("card")
+@command("card")
 def card_command(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder (hf_reasoning.train --out).")],
     results: Annotated[Path | None, typer.Option("--results", help="An eval_results.json (default: RUN_DIR's own).")] = None,
@@ -119,7 +131,7 @@ def card_command(
     console.print(f"wrote {path}")
 
 
-@app.command("publish")
+@command("publish")
 def publish_command(
     folder: Annotated[Path, typer.Argument(help="A dataset repo folder, or a finished run folder (model repo).")],
     repo_id: Annotated[str, typer.Option("--repo-id", help="ORG/NAME on the Hub.")],
@@ -147,27 +159,27 @@ def publish_command(
         console.print(f"uploaded {len(files)} file(s) to {repo_id}")
 
 
-@app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+@command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
              add_help_option=False)
 def train_command(ctx: typer.Context):
-    """Train a baseline (options of `python -m hf_reasoning.train --help`; also runs under
-    `accelerate launch -m hf_reasoning.train …`)."""
+    """Train a causal LM on a dataset config; `hf-reasoning train --help` lists the options (several
+    GPUs: `accelerate launch -m hf_reasoning.train …` with the same options)."""
     from .train import main as train_main
 
     train_main(list(ctx.args))
 
 
-@app.command("train-head", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+@command("train-head", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
              add_help_option=False)
 def train_head_command(ctx: typer.Context):
-    """Train a classification / regression baseline (MLP or a Hugging Face sequence-classification
-    model) on a task with numeric targets; options of `python -m hf_reasoning.classification --help`."""
+    """Train a classification / regression baseline (an MLP or a Hugging Face sequence-classification
+    model) on a task with numeric targets; `hf-reasoning train-head --help` lists the options."""
     from .classification import main as classification_main
 
     classification_main(list(ctx.args))
 
 
-@app.command("quickstart")
+@command("quickstart")
 def quickstart_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for the runs, results table and plot.")] = Path("quickstart"),
     hub: Annotated[Path, typer.Option("--hub", help="Folder that receives the dataset repo folders (their task folders are rebuilt).")] = Path("hub"),
@@ -186,7 +198,7 @@ def quickstart_command(
     run(out, hub, quick=quick, seed=seed, overwrite=overwrite, console=console)
 
 
-@app.command("evaluate")
+@command("evaluate")
 def evaluate_command(
     model: Annotated[Path, typer.Option("--model", help="A finished run folder (model repo).")],
     dataset: Annotated[str, typer.Option("--dataset", help="Dataset repo folder or Hub id.")],
@@ -230,7 +242,7 @@ def evaluate_command(
             console.print(f"wrote {write_model_card(out)}")
 
 
-@app.command("analyze")
+@command("analyze")
 def analyze_command(
     task: Annotated[str, typer.Argument(help="Task name (boolean).")],
     config: Annotated[str, typer.Argument(help="Config name (<preset>-<format>).")],
@@ -267,14 +279,17 @@ def analyze_command(
         console.print(f"wrote {json_out}")
 
 
-@app.command("harness")
+@command("harness")
 def harness_command(
     dataset: Annotated[str, typer.Argument(help="Dataset repo folder or Hub id.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the task files (lm_eval --include_path).")],
     config: Annotated[list[str] | None, typer.Option("--config", help="Only these configs (repeatable).")] = None,
 ):
     """Write lm-evaluation-harness tasks (one per config and evaluation split, scored by
-    hf_reasoning.evaluation) for `lm_eval --include_path OUT --tasks hf_reasoning_<task>_<config>`."""
+    hf_reasoning.evaluation) for `lm_eval --include_path OUT --tasks hf_reasoning_<task>_<config>`.
+
+    lm_eval's `hf` model decodes every format with a plain causal mask; runs trained on the inductive or
+    shift format are scored as they were trained by `hf-reasoning lm-eval --model hf-reasoning …`."""
     from .errors import check_dataset_source, check_output_dir
     from .harness import write_tasks
 
@@ -284,11 +299,11 @@ def harness_command(
     console.print(f"wrote {len(files) - 1} task(s) and {files[-1].name} to {out}")
 
 
-@app.command("lm-eval", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+@command("lm-eval", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
              add_help_option=False)
 def lm_eval_command(ctx: typer.Context):
-    """Run lm-evaluation-harness (lm_eval's own arguments) with the model `hf-reasoning` registered: it decodes each
-    hf_reasoning task as `hf-reasoning evaluate` does, inductive decoding included."""
+    """Run lm-evaluation-harness (lm_eval's own arguments) with the model `hf-reasoning` registered: it
+    decodes each hf_reasoning task as `hf-reasoning evaluate` does, inductive decoding included."""
     from .harness import run_lm_eval
 
     run_lm_eval(list(ctx.args))
