@@ -154,8 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     optim.add_argument("--max_steps", type=int, default=2000, help="Optimizer steps (an upper bound with early stopping).")
     optim.add_argument("--num_train_epochs", type=int, default=None,
                        help="If set, max_steps = epochs × (steps in one pass over the training rows).")
-    optim.add_argument("--per_device_train_batch_size", type=int, default=64)
-    optim.add_argument("--gradient_accumulation_steps", type=int, default=1)
+    optim.add_argument("--per_device_train_batch_size", type=int, default=64, metavar="N")
+    optim.add_argument("--gradient_accumulation_steps", type=int, default=1, metavar="N")
     optim.add_argument("--optimizer", default="adamw", help=f"One of {', '.join(OPTIMIZERS)}.")
     optim.add_argument("--learning_rate", type=float, default=1e-3, help="Peak learning rate.")
     optim.add_argument("--min_learning_rate", type=float, default=0.0, help="Floor of the cosine decay.")

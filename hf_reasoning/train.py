@@ -92,7 +92,8 @@ from .modeling import (
     is_preset,
 )
 from .progress import quiet_library_bars
-from .tokenization import build_tokenizer, build_tokenizer_from_texts, check_tokenizer, config_symbols, marker_id
+from .tokenization import (build_tokenizer, build_tokenizer_from_texts, check_tokenizer, completion_lengths, config_symbols,
+                           marker_id)
 from .finetune import add_lora_arguments, check_lora_args, save_adapter, with_lora
 
 FORMATS = ("plain", "scratchpad", "inductive", "shift", "reversed", "index_hints", "reversed_index_hints")
@@ -142,8 +143,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     run.add_argument("--seed", type=int, default=0)
     optim = parser.add_argument_group("optimisation (defaults of abbe2024)")
     optim.add_argument("--max_steps", type=int, default=10_000, help="Optimizer steps.")
-    optim.add_argument("--per_device_train_batch_size", type=int, default=32)
-    optim.add_argument("--gradient_accumulation_steps", type=int, default=1)
+    optim.add_argument("--per_device_train_batch_size", type=int, default=32, metavar="N")
+    optim.add_argument("--gradient_accumulation_steps", type=int, default=1, metavar="N")
     optim.add_argument("--learning_rate", type=float, default=3e-4, help="Peak learning rate.")
     optim.add_argument("--min_learning_rate", type=float, default=3e-5, help="Floor of the cosine decay.")
     optim.add_argument("--warmup_steps", type=int, default=None, help="Linear warm-up (default: 2%% of max_steps).")
@@ -368,8 +369,7 @@ def evaluate(args, accelerator, model, tokenizer, task, fmt, splits: dict[str, l
     metrics: dict[str, float] = {}
     for name, rows in splits.items():
         # a prediction much longer than its reference cannot be right: stop decoding it there
-        budgets = [n + n // 4 + 4 for n in (len(ids) for ids in tokenizer(
-            [" " + r["completion"] for r in rows], add_special_tokens=False)["input_ids"])]
+        budgets = [n + n // 4 + 4 for n in completion_lengths(tokenizer, [r["completion"] for r in rows])]
         mine = rows[accelerator.process_index :: accelerator.num_processes]
         my_budgets = budgets[accelerator.process_index :: accelerator.num_processes]
         if sharded:  # equal shares (padded with repeats, whose results are dropped) and the same
