@@ -585,7 +585,7 @@ def evaluate_run(
     """
     import numpy as np
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from .errors import HFReasoningError
     from .inductive import format_of_config

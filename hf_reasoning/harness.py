@@ -169,7 +169,7 @@ def write_tasks(dataset: str | os.PathLike, out: str | os.PathLike, configs: lis
                 "test_split": split,
                 "output_type": "generate_until",
                 "doc_to_text": "{{prompt}}",
-                "doc_to_target": "{{completion}}",
+                "doc_to_target": "{{completion | trim}}",  # target_delimiter adds the space
                 "target_delimiter": " ",
                 "generation_kwargs": {"until": [STOP], "do_sample": False, "max_gen_toks": 2 * longest + 8},
                 "metric_list": [{"metric": m, "aggregation": "mean", "higher_is_better": True} for m in metrics],
