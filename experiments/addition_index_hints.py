@@ -10,20 +10,23 @@ test length uses also occurs in training. Example (s = 2, o = 2):
 At CPU scale the lengths are reduced: the package preset ``cpu_hints`` trains on s = 1..10
 (P(s) ∝ s) and tests s = 11, 12, 13, 15, 17, 20, 25 (hints from h1..h26).
 
-CPU scale (a smoke-scale run: ~0.3 steps/s on the loaded 2-core machine, so 100 steps, far
-too few to learn 10-digit addition; ``--steps 3000`` is a sensible CPU run on an idle
-machine)::
+CPU scale (docs/reproductions/addition_index_hints.md: 6,000 steps, 38 min wall on the shared 2-core
+machine, one torch thread; the parity recipe of ``common.CPU_OPTIM``)::
 
-    python experiments/addition_index_hints.py --steps 100 --max_rows 70
+    python experiments/addition_index_hints.py --steps 6000 --max_rows 140
     # = hf-reasoning build addition --config cpu_hints-reversed_index_hints --scale default \
     #       --out runs/repro/hub_hints
     #   hf-reasoning train --dataset runs/repro/hub_hints/addition --config cpu_hints-reversed_index_hints \
-    #       --model tiny --fresh --max_steps 100 --learning_rate 2e-3 --min_learning_rate 2e-4 \
-    #       --per_device_train_batch_size 32 --eval_every 100 --eval_max_examples 32 --eval_splits validation \
-    #       --out runs/repro/addition-cpu_hints-reversed_index_hints
+    #       --model tiny --fresh --max_steps 6000 --rope_theta 100 --learning_rate 1e-3 --min_learning_rate 1e-4 \
+    #       --group_by_length 8 --per_device_train_batch_size 32 --eval_every 6000 --eval_max_examples 32 \
+    #       --eval_splits validation --out runs/repro/addition-cpu_hints-reversed_index_hints
     #   hf-reasoning evaluate --model runs/repro/addition-cpu_hints-reversed_index_hints \
     #       --dataset runs/repro/hub_hints/addition --config cpu_hints-reversed_index_hints \
-    #       --split validation --split ood --max-rows 70 --out runs/repro/addition-cpu_hints-reversed_index_hints-eval
+    #       --split validation --split ood --max-rows 140 --out runs/repro/addition-cpu_hints-reversed_index_hints-eval
+
+Diagnosis: the first wrong (hint, digit) pair of each prediction, recomputed from the prompt::
+
+    python experiments/addition_index_hints.py --errors EVAL_DIR
 
 Sources' settings (GPU, not run here; preset zhou2023-reversed_index_hints, train 1..40,
 test 45..100, hints from h1..h101)::
@@ -34,6 +37,8 @@ test 45..100, hints from h1..h101)::
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import matplotlib
 
@@ -43,6 +48,67 @@ import matplotlib.pyplot as plt  # noqa: E402
 import common  # noqa: E402
 
 CONFIG = "cpu_hints-reversed_index_hints"
+
+
+# -- diagnosis: the first wrong (hint, digit) pair of each prediction -----------------------------
+
+ERROR_KINDS = ("hint", "digit: carry missed or extra", "digit: other", "end")
+
+
+def reference_pairs(prompt: str) -> tuple[list[tuple[str, str]], list[int], list[int]]:
+    """The reference output of a ``reversed_index_hints`` prompt, recomputed from its operands:
+    (hint, digit) pairs least significant first, and the operands' digits least significant first."""
+    left, right = prompt.split("=")[0].split("+")
+    a_tokens, b_tokens = left.split(), right.split()
+    hints, a = a_tokens[0::2], [int(d) for d in a_tokens[1::2]]
+    b = [int(d) for d in b_tokens[1::2]]
+    total = str(int("".join(map(str, a))) + int("".join(map(str, b)))).zfill(len(a))
+    return list(zip(hints[::-1], total[::-1])), a[::-1], b[::-1]
+
+
+def first_pair_error(prompt: str, prediction: str) -> tuple[int, str] | None:
+    """(output position, kind) of the first wrong (hint, digit) pair, None if the prediction is exact."""
+    pairs, a, b = reference_pairs(prompt)
+    tokens = prediction.split()
+    ended = tokens[-1:] == ["."]
+    body = tokens[:-1] if ended else tokens
+    predicted = list(zip(body[0::2], body[1::2]))
+    carry = 0
+    for k, (hint, digit) in enumerate(pairs):
+        if k >= len(predicted):
+            return k, "end"
+        if predicted[k][0] != hint:
+            return k, "hint"
+        if predicted[k][1] != digit:
+            without = str((a[k] + b[k] + 1 - carry) % 10)  # the carry-in flipped
+            return k, "digit: carry missed or extra" if predicted[k][1] == without else "digit: other"
+        carry = (a[k] + b[k] + carry) // 10
+    return None if ended and len(body) == 2 * len(pairs) else (len(pairs), "end")
+
+
+def pair_errors(eval_dir: Path) -> dict:
+    """Per operand length: rows, wrong rows, the kind of the first wrong pair and its mean position
+    (0 = least significant digit), from an ``hf-reasoning evaluate`` folder's predictions."""
+    out: dict[int, dict] = {}
+    for row in json.loads((Path(eval_dir) / "eval_results.json").read_text())["predictions"]:
+        s = len(reference_pairs(row["prompt"])[0]) - 1
+        entry = out.setdefault(s, {"rows": 0, "wrong": 0, **dict.fromkeys(ERROR_KINDS, 0), "positions": []})
+        entry["rows"] += 1
+        error = first_pair_error(row["prompt"], row["prediction"])
+        if error is not None:
+            entry["wrong"] += 1
+            entry[error[1]] += 1
+            entry["positions"].append(error[0])
+    return dict(sorted(out.items()))
+
+
+def pair_errors_markdown(errors: dict) -> str:
+    lines = ["| digits s | rows | wrong | first wrong pair: " + " | ".join(ERROR_KINDS) + " | its position (mean) |",
+             "|---:|---:|---:|" + "---:|" * (len(ERROR_KINDS) + 1)]
+    for s, e in errors.items():
+        where = f"{sum(e['positions']) / len(e['positions']):.1f}" if e["positions"] else "—"
+        lines.append(f"| {s} | {e['rows']} | {e['wrong']} | " + " | ".join(str(e[k]) for k in ERROR_KINDS) + f" | {where} |")
+    return "\n".join(lines)
 
 
 def paper(args) -> None:
@@ -58,9 +124,15 @@ def paper(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     common.common_args(parser, "runs/repro")
-    parser.add_argument("--steps", type=int, default=100, help="Optimizer steps.")
-    parser.add_argument("--max_rows", type=int, default=70, help="Rows per evaluated split (spread over lengths).")
+    parser.add_argument("--steps", type=int, default=6000, help="Optimizer steps.")
+    parser.add_argument("--max_rows", type=int, default=140, help="Rows per evaluated split (spread over lengths).")
+    parser.add_argument("--errors", type=Path, metavar="EVAL_DIR",
+                        help="Diagnosis only: the first wrong (hint, digit) pair per operand length of the predictions "
+                        "in an `hf-reasoning evaluate` folder, recomputed from each prompt.")
     args = parser.parse_args()
+    if args.errors:
+        print(pair_errors_markdown(pair_errors(args.errors)))
+        return
     if args.paper:
         paper(args)
         return

@@ -18,19 +18,25 @@ preset           train s      test s (ood)           width
 The generalisation length is the largest tested length with accuracy ≥ 0.9 (the package's
 ``generalization_length``); the ratio divides it by the largest training length.
 
-CPU scale (a smoke-scale run: on the loaded 2-core machine the inductive formats trained at
-~0.15–0.25 steps/s, so the default is 48 and 32 steps, far too few to learn addition;
-``--steps 3000 2000`` is a sensible CPU run on an idle machine)::
+CPU scale: the committed runs (docs/reproductions/addition_lengths.md, shift, 1,000 steps × 16;
+docs/reproductions/addition_random_space.md, random-space and plain, 2,400 steps × 32) were made
+with the CLI commands written there; this script runs the same recipe (``common.CPU_OPTIM``)::
 
-    python experiments/addition_lengths.py
+    python experiments/addition_lengths.py --steps 1000 2400
     # = hf-reasoning build addition --config cpu_shift-shift --config cpu_space-inductive \
     #       --scale default --out runs/repro/hub
     #   per config C in cpu_shift-shift, cpu_space-inductive (fresh samples from the generator):
     #   hf-reasoning train --dataset runs/repro/hub/addition --config C --model tiny --fresh --max_steps STEPS \
-    #       --learning_rate 2e-3 --min_learning_rate 2e-4 --per_device_train_batch_size 32 \
-    #       --eval_every STEPS --eval_max_examples 32 --eval_splits validation --out runs/repro/addition-C
+    #       --rope_theta 100 --learning_rate 1e-3 --min_learning_rate 1e-4 --group_by_length 8 \
+    #       --per_device_train_batch_size 32 --eval_every STEPS --eval_max_examples 32 --eval_splits validation \
+    #       --out runs/repro/addition-C
     #   hf-reasoning evaluate --model runs/repro/addition-C --dataset runs/repro/hub/addition --config C \
     #       --split validation --split ood --max-rows 60 --out runs/repro/addition-C-eval
+
+Diagnosis of the random-space format: the first wrong state and field (slot index, digit, carry,
+result digit, register copy, fillers) per operand length of an evaluation::
+
+    python experiments/addition_lengths.py --space_errors EVAL_DIR --probe_hub HUB
 
 Diagnosis of the shift format (docs/reproductions/addition_lengths.md): teacher-forced
 accuracy of a trained run per token role (rotated digits, copies, carry, the new result digit,
@@ -189,6 +195,57 @@ def probe(run_dir: Path, hub: Path, config: str, split: str, rows: int, layout: 
             "digit_guess_equals": {k: (v / max(n_digits, 1), n_digits) for k, v in guesses.items()}}
 
 
+# -- diagnosis of the random-space format: the first wrong field of the first wrong state ---------
+
+SPACE_FIELDS = ["a slot index"] * 4 + ["a digit"] + ["b slot index"] * 4 + ["b digit", "c", "carry", "r",
+                                                                           "new result digit"]
+
+
+def space_field(position: int, state: list[str]) -> str:
+    """The role of token ``position`` of a random-space state ``[ i i ] a [ j j ] b c k r R… $ fillers``."""
+    if position < len(SPACE_FIELDS):
+        return SPACE_FIELDS[position]
+    return "register copy" if position < state.index("$") else "$ and fillers"
+
+
+def space_errors(eval_dir: Path, hub: Path, config: str = "cpu_space-inductive") -> dict:
+    """Per operand length: rows, wrong rows, and (state number, field) of the first wrong token of
+    each wrong row, comparing an ``hf-reasoning evaluate`` folder's predictions with the built
+    references (matched by prompt)."""
+    import pyarrow.parquet as pq
+
+    reference = {}
+    for path in sorted((hub / "addition" / config).glob("*.parquet")):
+        table = pq.read_table(path, columns=["prompt", "completion", "length"])
+        reference.update(zip(table["prompt"].to_pylist(), zip(table["completion"].to_pylist(), table["length"].to_pylist())))
+    out: dict[int, dict] = {}
+    for row in json.loads((eval_dir / "eval_results.json").read_text())["predictions"]:
+        completion, length = reference[row["prompt"]]
+        entry = out.setdefault(length, {"rows": 0, "wrong": 0, "first wrong": {}})
+        entry["rows"] += 1
+        want = [s.split() for s in completion.split("#")]
+        got = [s.split() for s in row["prediction"].split("#")]
+        for k, state in enumerate(want):
+            other = got[k] if k < len(got) else []
+            if other != state:
+                position = next((i for i, (x, y) in enumerate(zip(state, other)) if x != y), min(len(state), len(other)))
+                if not other:
+                    where = "missing state"
+                elif k == 0 and other[0] != ":":
+                    where = "no `:` (not a scratchpad)"
+                else:
+                    where = space_field(position - (k == 0), state[k == 0:])
+                key = f"state {k}: {where}"
+                entry["wrong"] += 1
+                entry["first wrong"][key] = entry["first wrong"].get(key, 0) + 1
+                break
+        else:
+            if len(got) != len(want):
+                entry["wrong"] += 1
+                entry["first wrong"]["extra state"] = entry["first wrong"].get("extra state", 0) + 1
+    return dict(sorted(out.items()))
+
+
 def paper(args) -> None:
     cmds = [["hf-reasoning", "build", "addition", "--config", "abbe2024_shift-shift", "--config", "abbe2024-inductive",
              "--scale", "paper", "--out", "hub"]]
@@ -204,7 +261,7 @@ def paper(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     common.common_args(parser, "runs/repro")
-    parser.add_argument("--steps", type=int, nargs=2, default=[48, 32], metavar=("SHIFT", "SPACE"),
+    parser.add_argument("--steps", type=int, nargs=2, default=[1000, 2400], metavar=("SHIFT", "SPACE"),
                         help="Optimizer steps of the shift and the random-space run.")
     parser.add_argument("--max_rows", type=int, default=60, help="Rows per evaluated split (spread over lengths).")
     parser.add_argument("--probe", type=Path, metavar="RUN_DIR",
@@ -222,6 +279,9 @@ def main() -> None:
     parser.add_argument("--carry_first_train", action="store_true",
                         help="Diagnosis only: run `hf-reasoning train` with the remaining arguments on the "
                         "`A + B = carry | R` variant (--fresh streams it).")
+    parser.add_argument("--space_errors", type=Path, metavar="EVAL_DIR",
+                        help="Diagnosis only: the first wrong state and field per operand length of the predictions "
+                        "of a cpu_space-inductive `hf-reasoning evaluate` folder (references from --probe_hub).")
     args, rest = parser.parse_known_args()
     if args.carry_first_train:
         train_carry_first(rest)
@@ -230,6 +290,9 @@ def main() -> None:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.carry_first_hub:
         write_carry_first_hub(args.carry_first_hub[0] / "addition", args.carry_first_hub[1] / "addition", "cpu_shift-shift")
+        return
+    if args.space_errors:
+        print(json.dumps(space_errors(args.space_errors, args.probe_hub), indent=1))
         return
     if args.probe:
         print(json.dumps(probe(args.probe, args.probe_hub, args.probe_config, args.probe_split, args.probe_rows,
