@@ -472,7 +472,16 @@ def _budget(n_reference_tokens: int) -> int:
     return n_reference_tokens + n_reference_tokens // 4 + 4
 
 
-def _bos_of_run(model_dir: Path, tokenizer) -> int | None:
+def generation_budgets(tokenizer, completions) -> list[int]:
+    """The new-token budget of each row: its reference completion's tokens as trained
+    (:func:`hf_reasoning.tokenization.completion_lengths`) + 25% + 4 (``evaluate``, the
+    training loop's evaluation and the lm-eval model all decode with it)."""
+    from .tokenization import completion_lengths
+
+    return [_budget(n) for n in completion_lengths(tokenizer, [str(c) for c in completions])]
+
+
+def bos_of_run(model_dir: Path, tokenizer) -> int | None:
     """Training prepends BOS for pretrained models, not for presets (hf_reasoning.train)."""
     args_file = model_dir / "training_args.json"
     if args_file.is_file():
@@ -616,13 +625,13 @@ def evaluate_run(
         raise HFReasoningError(f"--model {str(model_dir)!r} has no config.json; allowed: a finished run folder or Hub model id")
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     from .finetune import load_causal_lm
-    from .tokenization import check_tokenizer, completion_lengths, config_symbols
+    from .tokenization import check_tokenizer, config_symbols
 
     check_tokenizer(tokenizer, config_symbols(task_obj, data.values()), f"{dataset} {config}")  # before generating
     model = load_causal_lm(model_dir)  # a full model, or a PEFT adapter folder on its base model
     model.to(device or state.device)
     model.eval()
-    bos = _bos_of_run(Path(str(model_dir)), tokenizer)
+    bos = bos_of_run(Path(str(model_dir)), tokenizer)
     train_lengths = (sorted(set(data["train"]["length"])) if "train" in data and "length" in data["train"].column_names
                      else None)
     train_max = train_lengths[-1] if train_lengths else None
@@ -639,7 +648,7 @@ def evaluate_run(
             part = part.select(index)
         rows.extend(part)
         row_split.extend([split] * len(part))
-    budgets = [_budget(n) for n in completion_lengths(tokenizer, [r["completion"] for r in rows])]
+    budgets = generation_budgets(tokenizer, [r["completion"] for r in rows])
     with torch.no_grad():
         predictions = generate_sharded(model, tokenizer, [r["prompt"] for r in rows], fmt, budgets,
                                        batch_size=batch_size, method=method, bos_token_id=bos, state=state)

@@ -194,20 +194,12 @@ def write_tasks(dataset: str | os.PathLike, out: str | os.PathLike, configs: lis
 # -- the lm_eval model ----------------------------------------------------------------------------
 
 
-def _evaluate_budget(tokenizer, completion: str) -> int:
-    """The token budget ``hf-reasoning evaluate`` gives a row (its reference completion's tokens,
-    counted after one space as they follow the prompt, + 25% + 4)."""
-    from .evaluation import _budget
-
-    return _budget(len(tokenizer(" " + str(completion).lstrip(), add_special_tokens=False)["input_ids"]))
-
-
 def _model_class():
     """:class:`HFReasoningLM`, defined on first use: it subclasses lm_eval's ``HFLM``, and
     ``hf-reasoning harness`` (writing task files) must not need lm_eval."""
     from lm_eval.models.huggingface import HFLM
 
-    from .evaluation import _bos_of_run, plan_batches
+    from .evaluation import bos_of_run, generation_budgets, plan_batches
     from .generation import complete
     from .progress import progress_bar
 
@@ -221,7 +213,7 @@ def _model_class():
         def __init__(self, pretrained, **kwargs):
             super().__init__(pretrained, **kwargs)
             run = kwargs.get("peft") or pretrained  # a LoRA run's folder holds its training_args.json
-            self.bos_of_run = _bos_of_run(Path(run), self.tokenizer) if isinstance(run, (str, os.PathLike)) else None
+            self.bos_of_run = bos_of_run(Path(run), self.tokenizer) if isinstance(run, (str, os.PathLike)) else None
 
         def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
             ours = [i for i, r in enumerate(requests) if FORMAT_FIELD in (r.doc or {})]
@@ -241,7 +233,7 @@ def _model_class():
             bar = progress_bar(len(ours), "generate", unit="row", disable=disable_tqdm or self.rank != 0)
             for (fmt, do_sample, temperature), rows in groups.items():
                 prompts = [requests[i].args[0] for i in rows]
-                budgets = [_evaluate_budget(self.tokenizer, requests[i].doc["completion"]) for i in rows]
+                budgets = generation_budgets(self.tokenizer, [requests[i].doc["completion"] for i in rows])
                 for batch in plan_batches(budgets, batch_size):
                     completions = complete(self.model, self.tokenizer, [prompts[k] for k in batch], fmt,
                                            max_new_tokens=[budgets[k] for k in batch], bos_token_id=self.bos_of_run,

@@ -92,8 +92,7 @@ from .modeling import (
     is_preset,
 )
 from .progress import quiet_library_bars
-from .tokenization import (build_tokenizer, build_tokenizer_from_texts, check_tokenizer, completion_lengths, config_symbols,
-                           marker_id)
+from .tokenization import build_tokenizer, build_tokenizer_from_texts, check_tokenizer, config_symbols, marker_id
 from .finetune import add_lora_arguments, check_lora_args, save_adapter, with_lora
 
 FORMATS = ("plain", "scratchpad", "inductive", "shift", "reversed", "index_hints", "reversed_index_hints")
@@ -357,7 +356,7 @@ def evaluate(args, accelerator, model, tokenizer, task, fmt, splits: dict[str, l
     """Greedy accuracy per split and per group, each process decoding its share of the rows:
     ``split/answer_accuracy``, ``split/exact_match`` and ``split/accuracy`` (overall and per
     group), the format's headline of the two (hf_reasoning.evaluation.headline_metric)."""
-    from .evaluation import headline_metric
+    from .evaluation import generation_budgets, headline_metric
 
     sharded = is_sharded(accelerator)
     # replicated parameters: decode with the bare model and a KV cache; sharded ones need the
@@ -369,7 +368,7 @@ def evaluate(args, accelerator, model, tokenizer, task, fmt, splits: dict[str, l
     metrics: dict[str, float] = {}
     for name, rows in splits.items():
         # a prediction much longer than its reference cannot be right: stop decoding it there
-        budgets = [n + n // 4 + 4 for n in completion_lengths(tokenizer, [r["completion"] for r in rows])]
+        budgets = generation_budgets(tokenizer, [r["completion"] for r in rows])
         mine = rows[accelerator.process_index :: accelerator.num_processes]
         my_budgets = budgets[accelerator.process_index :: accelerator.num_processes]
         if sharded:  # equal shares (padded with repeats, whose results are dropped) and the same
